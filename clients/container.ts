@@ -1,0 +1,159 @@
+// Client MTAs in containers: the thin layer over testcontainers that every driver (Exim, Postfix) uses.
+//
+// What this machine needs (design/real-clients.md, measured):
+// - No registry: images are built locally by scripts/setup-host.sh and tagged `localhost/danelab-<name>:latest`,
+//   so a missing image fails fast instead of trying a pull.
+// - Ryuk (testcontainers' reaper) cannot be pulled: it is disabled, and containers labelled `org.testcontainers=true`
+//   are removed by us (`removeStaleContainers`, each driver's `stop`).
+// - The machine has `/.dockerenv`, so testcontainers would look for a bridge network: TESTCONTAINERS_HOST_OVERRIDE.
+// - `--network host` only: the MTA reaches the lab's 127.x.y.z addresses directly; no bridge, no NAT.
+// - `/etc/resolv.conf` copied into a container is silently replaced by Docker's own: it is bind-mounted read-only
+//   from a file we write (`nameserver <lab DNS>` + `options trust-ad edns0`, without which glibc strips the AD bit and
+//   the MTA never sees DNSSEC-validated answers).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { StartedTestContainer } from "testcontainers";
+
+/** Set before testcontainers is loaded: it reads these when it first talks to the engine. */
+function configureTestcontainers(): void {
+  process.env["TESTCONTAINERS_RYUK_DISABLED"] ??= "true";
+  process.env["TESTCONTAINERS_HOST_OVERRIDE"] ??= "127.0.0.1";
+}
+
+/** The image a driver runs: `DANELAB_<NAME>_IMAGE` overrides the locally built `localhost/danelab-<name>:latest`. */
+export function clientImage(name: "exim" | "postfix" | "probe"): string {
+  return process.env[`DANELAB_${name.toUpperCase()}_IMAGE`] ?? `localhost/danelab-${name}:latest`;
+}
+
+/** The container engine or an image is not usable: one paragraph with the fix. */
+export class ContainerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ContainerError";
+  }
+}
+
+export interface FileInContainer {
+  target: string;
+  content: string;
+  mode?: number;
+}
+
+export interface ClientContainerSpec {
+  image: string;
+  /** Shown in errors and progress ("exim-strict"). */
+  label: string;
+  command: string[];
+  files: FileInContainer[];
+  /** Host directory for files bind-mounted into the container (resolv.conf). */
+  hostDir: string;
+  /** Lines of /etc/resolv.conf. */
+  resolvConf: string;
+  /** Shell command that succeeds once the MTA is ready. */
+  readyCommand: string;
+  startupTimeoutMs?: number;
+}
+
+export interface ExecOutput {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ClientContainer {
+  id: string;
+  label: string;
+  exec(command: string[]): Promise<ExecOutput>;
+  /** `sh -c script` with positional arguments. */
+  sh(script: string, ...args: string[]): Promise<ExecOutput>;
+  readFile(path: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The resolv.conf a client MTA needs to see the lab's DNSSEC verdicts (RFC 6840 §5.7: AD only for trusted paths). */
+export function resolvConfFor(nameserver: string, opts: { timeoutSeconds?: number; attempts?: number } = {}): string {
+  const t = opts.timeoutSeconds ?? 2;
+  const a = opts.attempts ?? 2;
+  return `# written by danelab clients/: the lab's DNS (or its validating resolver)\nnameserver ${nameserver}\noptions trust-ad edns0 timeout:${t} attempts:${a}\n`;
+}
+
+/** Is the Docker engine answering? (the set-up script starts it; nothing here starts daemons) */
+export function checkEngine(): void {
+  const r = spawnSync("docker", ["info", "--format", "{{.ServerVersion}}"], { encoding: "utf8", timeout: 15_000 });
+  if (r.status !== 0) {
+    throw new ContainerError(
+      "The Docker engine is not answering (`docker info` failed: " +
+        `${(r.stderr || r.error?.message || "no output").trim().split("\n")[0]}). The client MTAs run in containers. ` +
+        "Run `sudo bash scripts/setup-host.sh` once: it installs docker.io, configures it without bridge or iptables, " +
+        "starts dockerd and builds the client images.",
+    );
+  }
+}
+
+/** Is the image there? (it cannot be pulled: no registry) */
+export function checkImage(image: string): void {
+  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", image], { encoding: "utf8" });
+  if (r.status !== 0) {
+    throw new ContainerError(
+      `The client image ${image} is missing. Images are built from Debian packages, not pulled: run ` +
+        "`sudo bash scripts/setup-host.sh` (about a minute per image the first time, seconds afterwards).",
+    );
+  }
+}
+
+/** Removes containers that earlier runs left behind (no Ryuk here). Only testcontainers-labelled danelab ones. */
+export function removeStaleContainers(): number {
+  const r = spawnSync("docker", ["ps", "-aq", "--filter", "label=org.testcontainers=true", "--filter", "label=org.danelab.client"], {
+    encoding: "utf8",
+  });
+  const ids = (r.stdout ?? "").split("\n").filter(Boolean);
+  if (ids.length > 0) spawnSync("docker", ["rm", "-f", ...ids], { encoding: "utf8" });
+  return ids.length;
+}
+
+export async function startClientContainer(spec: ClientContainerSpec): Promise<ClientContainer> {
+  configureTestcontainers();
+  checkEngine();
+  checkImage(spec.image);
+  const { GenericContainer, Wait } = await import("testcontainers");
+  mkdirSync(spec.hostDir, { recursive: true, mode: 0o755 });
+  const resolvPath = join(spec.hostDir, "resolv.conf");
+  writeFileSync(resolvPath, spec.resolvConf, { mode: 0o644 });
+
+  let started: StartedTestContainer;
+  try {
+    started = await new GenericContainer(spec.image)
+      .withNetworkMode("host")
+      .withLabels({ "org.danelab.client": spec.label })
+      .withCommand(spec.command)
+      .withBindMounts([{ source: resolvPath, target: "/etc/resolv.conf", mode: "ro" }])
+      .withCopyContentToContainer(spec.files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })))
+      .withWaitStrategy(Wait.forSuccessfulCommand(spec.readyCommand))
+      .withStartupTimeout(spec.startupTimeoutMs ?? 30_000)
+      .start();
+  } catch (err) {
+    throw new ContainerError(
+      `The ${spec.label} container (${spec.image}) did not become ready (${(err as Error).message.split("\n")[0]}). ` +
+        `Its readiness check was \`${spec.readyCommand}\`; \`docker logs\` of the container shows why.`,
+    );
+  }
+
+  const exec = async (command: string[]): Promise<ExecOutput> => {
+    const r = await started.exec(command);
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+  };
+  return {
+    id: started.getId(),
+    label: spec.label,
+    exec,
+    sh: (script, ...args) => exec(["sh", "-c", script, "sh", ...args]),
+    readFile: async (path) => {
+      const r = await exec(["cat", path]);
+      return r.exitCode === 0 ? r.stdout : "";
+    },
+    stop: async () => {
+      await started.stop({ timeout: 1, remove: true }).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// Exim as a DANE client (Debian's exim4-daemon-light: Exim 4.96 built with GnuTLS — the MTA of Debian bug #1075900),
+// in a container. The driver writes a complete /etc/exim4/exim4.conf (it overrides Debian's generated one), submits
+// one message per scenario with `exim -odi`, retries with `exim -M <id>` (ignores retry times), and reads the main
+// log.
+//
+// Two modes, because they answer different questions:
+// - `try` — Debian's default-ish `hosts_try_dane = *`: DANE when the TLSA lookup is secure, opportunistic TLS
+//   otherwise. What most Exim installations do.
+// - `strict` — `hosts_require_dane = *` and `dnssec_require_domains = *`: every destination must be DNSSEC-signed and
+//   have TLSA records, so insecure scenarios bounce ("DANE error: tlsa lookup FAIL"). Useful to see the DANE path
+//   fail loudly.
+// DANE needs DNSSEC-validated answers (RFC 7672 §2.1): `dns_dnssec_ok = 1` sets the DO bit, the router requests
+// DNSSEC, and resolv.conf carries `options trust-ad` (clients/container.ts) so glibc passes the AD bit on.
+import { join } from "node:path";
+import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "./container.js";
+import { type MtaDriver, type DriverOptions, SENDER_DOMAIN, testMessage } from "./driver.js";
+import { parseEximLog } from "./exim-log.js";
+import type { ClientOutcome } from "./outcome.js";
+
+export type EximMode = "strict" | "try";
+
+export interface EximConfigOptions {
+  mode: EximMode;
+  /** Source address of outgoing SMTP connections (lets the lab tell clients apart). */
+  sourceAddress?: string;
+  /** Workaround for Debian bug #1075900's cipher choice, known to work: `NORMAL:%COMPAT`. */
+  daneRequireTlsCiphers?: string;
+  hostname?: string;
+}
+
+/** The whole exim4.conf for a DANE client: pure, so tests can read it. */
+export function eximConfig(o: EximConfigOptions): string {
+  const strict = o.mode === "strict";
+  const hostname = o.hostname ?? `exim-${o.mode}.${SENDER_DOMAIN}`;
+  return `# Exim DANE client for danelab (clients/exim.ts), mode ${o.mode}.
+primary_hostname = ${hostname}
+domainlist local_domains = ${SENDER_DOMAIN}
+qualify_domain = ${SENDER_DOMAIN}
+log_file_path = /var/log/exim4/%slog
+# CV=dane|yes|no and the SNI sent are the client-side evidence.
+log_selector = +tls_certificate_verified +tls_peerdn +tls_sni +outgoing_interface +deliver_time +smtp_protocol_error
+# RFC 7672 §2.1: DANE only on DNSSEC-validated data; DO bit on every query.
+dns_dnssec_ok = 1
+dns_retrans = 2s
+dns_retry = 2
+keep_environment =
+# Bounces go to the local sender domain and vanish there; failed bounces are not kept.
+ignore_bounce_errors_after = 0s
+timeout_frozen_after = 1h
+
+begin routers
+
+# The sender's own domain: bounces and warnings end here.
+client_local:
+  driver = redirect
+  domains = +local_domains
+  data = :blackhole:
+
+dnslookup:
+  driver = dnslookup
+  domains = ! +local_domains
+  transport = remote_smtp
+  # Debian's stock config ignores MX targets in 127/8; the lab lives there.
+  ignore_target_hosts = 0.0.0.0
+  dnssec_request_domains = *
+${strict ? "  dnssec_require_domains = *\n" : ""}  no_more
+
+begin transports
+
+remote_smtp:
+  driver = smtp
+${o.sourceAddress ? `  interface = ${o.sourceAddress}\n` : ""}  connect_timeout = 15s
+  # RFC 7672 §2.2: with usable TLSA records, TLS with authentication by them is mandatory.
+${strict ? "  hosts_require_dane = *\n" : "  hosts_try_dane = *\n"}${o.daneRequireTlsCiphers ? `  dane_require_tls_ciphers = ${o.daneRequireTlsCiphers}\n` : ""}
+begin retry
+
+*  *  F,2h,1m
+
+begin rewrite
+
+begin authenticators
+`;
+}
+
+/** Recipients are passed as arguments; each gets its own `exim -odi` (synchronous first attempt), in parallel. */
+const SUBMIT = `for r in "$@"; do exim -odi -f "$SENDER" "$r" < /danelab/message & done; wait`;
+/** Forced retry of everything still queued (`-M` ignores retry times), in parallel. */
+const RETRY = `ids=$(exim -bp | awk 'NF >= 3 && $3 ~ /^[0-9A-Za-z]+-[0-9A-Za-z]+-[0-9A-Za-z]+$/ { print $3 }')
+for id in $ids; do exim -M "$id" & done; wait; echo $ids | wc -w`;
+
+export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
+  const variant = `exim-${mode}`;
+  let container: ClientContainer | null = null;
+  const need = () => {
+    if (!container) throw new Error(`${variant}: start() first`);
+    return container;
+  };
+  return {
+    variant,
+    async start() {
+      const conf = eximConfig({
+        mode,
+        ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
+        ...(options.eximDaneCiphers ? { daneRequireTlsCiphers: options.eximDaneCiphers } : {}),
+      });
+      container = await startClientContainer({
+        image: options.image ?? clientImage("exim"),
+        label: variant,
+        command: ["sleep", "infinity"],
+        files: [
+          { target: "/etc/exim4/exim4.conf", content: conf },
+          { target: "/danelab/message", content: testMessage(options.runId, variant) },
+        ],
+        hostDir: join(options.workDir, variant),
+        resolvConf: resolvConfFor(options.nameserver),
+        readyCommand: "exim -bV >/dev/null",
+      });
+      // A config error would otherwise show up as every delivery failing.
+      const check = await container.exec(["exim", "-bV"]);
+      if (check.exitCode !== 0) {
+        throw new Error(`${variant}: Exim rejects the generated /etc/exim4/exim4.conf: ${check.stdout}${check.stderr}`);
+      }
+    },
+    async submit(recipients) {
+      const r = await need().sh(`SENDER=sender@${SENDER_DOMAIN}; ${SUBMIT}`, ...recipients);
+      if (r.exitCode !== 0 && r.stderr.trim()) options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
+    },
+    async retry() {
+      const r = await need().sh(RETRY);
+      return Number.parseInt(r.stdout.trim().split("\n").pop() ?? "0", 10) || 0;
+    },
+    async queued() {
+      const r = await need().sh("exim -bpc");
+      return Number.parseInt(r.stdout.trim(), 10) || 0;
+    },
+    async outcomes(recipients): Promise<Map<string, ClientOutcome>> {
+      const log = await need().readFile("/var/log/exim4/mainlog");
+      return parseEximLog(log, recipients);
+    },
+    async rawLog() {
+      return need().readFile("/var/log/exim4/mainlog");
+    },
+    async stop() {
+      await container?.stop();
+      container = null;
+    },
+  };
+}

@@ -1,0 +1,321 @@
+// Turns validated scenarios into the inputs of the pure libraries and the listeners: one PKI profile for certs/, the
+// zone list for zones/, one SMTP listener plan per MX host, and the manifest entries. Everything a scenario can vary is
+// a building block combined here; no scenario is special-cased.
+//
+// Two steps, because TLSA data depends on certificates: planLab() before the PKI exists, zoneSpecs() after.
+import type { Answer } from "dns-packet";
+import type { CertificateProfile, Pki, PkiProfile } from "../../certs/index.js";
+import { tlsaAssociationData, tlsaRecord } from "../../certs/index.js";
+import type { ZoneSpec } from "../../zones/index.js";
+import type { LoadedScenario } from "./load.js";
+import type { CertificateSpec, HostSpec, TlsaSpec } from "./schema.js";
+
+export interface LabAddresses {
+  /** The lab's suffix without the trailing dot, e.g. "lab.example". */
+  suffix: string;
+  dnsAddress: string;
+  dnsPort: number;
+  /** First SMTP listener address; later hosts count up (127.0.25.1, 127.0.25.2, … then 127.0.26.1 …). */
+  smtpFirstAddress: string;
+  smtpPort: number;
+}
+
+/** The lab's shared hierarchy: most scenarios' leaves are issued by lab/ca, like most sites' by one public CA. */
+export const LAB_CERTIFICATES: CertificateProfile[] = [
+  { name: "lab/root", key: "rsa-2048", subject: { CN: "danelab Root X1", O: "danelab" }, ca: true },
+  {
+    name: "lab/ca",
+    issuer: "lab/root",
+    key: "rsa-2048",
+    subject: { CN: "danelab R3", O: "danelab" },
+    ca: true,
+    pathLength: 0,
+  },
+];
+
+const DEFAULT_LEAF: CertificateSpec = {
+  name: "leaf",
+  issuer: "lab/ca",
+  key: "rsa-2048",
+  subject: { CN: "{mx}" },
+  san: ["{mx}"],
+  keyUsage: { usages: ["digitalSignature", "keyEncipherment"], critical: true },
+  extKeyUsage: ["serverAuth"],
+};
+const DEFAULT_CHAIN = ["leaf", "lab/ca"];
+const DEFAULT_TLSA: TlsaSpec[] = [{ usage: 2, selector: 1, matching: 1, cert: "lab/ca" }];
+export const TLSA_TTL = 300;
+
+export interface TlsaPlan {
+  /** Owner name without trailing dot: _25._tcp.<host>. */
+  owner: string;
+  spec: TlsaSpec;
+}
+
+export interface HostPlan {
+  scenario: string;
+  /** The MX target, without trailing dot. */
+  name: string;
+  preference: number;
+  /** Where the address and TLSA live: the CNAME target when the host is an alias (RFC 7672 §2.2.2), else `name`. */
+  addressName: string;
+  address: string;
+  port: number;
+  /** Certificate names, PKI-global (scenario-local names are prefixed "<id>/"). */
+  chain: string[];
+  extraChains: string[][];
+  sni: { names: string[]; chain: string[] }[];
+  tlsaOwner: string;
+  /** Where the TLSA RRset itself lives (differs from tlsaOwner when _25._tcp.<host> is a CNAME). */
+  tlsaHolder: string;
+  tlsa: TlsaSpec[];
+  smtp: HostSpec["smtp"];
+}
+
+export interface ScenarioPlan {
+  scenario: LoadedScenario;
+  /** The scenario's zone without trailing dot: <id>.<suffix>. */
+  domain: string;
+  hosts: HostPlan[];
+}
+
+export interface LabPlan {
+  addresses: LabAddresses;
+  pki: PkiProfile;
+  scenarios: ScenarioPlan[];
+}
+
+/** A reference that cannot be resolved (unknown certificate, host) — reported like a schema problem. */
+export class PlanError extends Error {
+  constructor(file: string, message: string) {
+    super(`${file}: ${message}`);
+    this.name = "PlanError";
+  }
+}
+
+/**
+ * Plans the lab. `scenarios` is the whole catalogue, so that every MX host keeps its address whatever is selected;
+ * `selected` (ids) narrows what is built and served.
+ */
+export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, selected?: Set<string>): LabPlan {
+  const certificates: CertificateProfile[] = [...LAB_CERTIFICATES];
+  let hostIndex = 0;
+  const plans: ScenarioPlan[] = [];
+  for (const scenario of scenarios) {
+    const domain = `${scenario.id}.${addresses.suffix}`;
+    const fqdn = (relative: string) => (relative === "@" ? domain : `${relative}.${domain}`);
+    const hostNames = new Map(scenario.hosts.map((h) => [h.name, fqdn(h.name)]));
+    const firstHost = scenario.hosts[0]!;
+    const expand = (text: string): string[] =>
+      expandRange(
+        text
+          .replaceAll("{domain}", domain)
+          .replaceAll("{suffix}", addresses.suffix)
+          .replaceAll("{mx}", fqdn(firstHost.name))
+          .replace(/\{host:([^}]+)\}/g, (_m, name: string) => {
+            const h = hostNames.get(name);
+            if (!h) throw new PlanError(scenario.file, `{host:${name}} names no host of this scenario.`);
+            return h;
+          }),
+      );
+    const one = (text: string) => expand(text).join(",");
+
+    // Certificates: the scenario's own, with "leaf" merged over the default leaf.
+    const local = new Map<string, CertificateSpec>([["leaf", DEFAULT_LEAF]]);
+    for (const c of scenario.pki.certificates) {
+      local.set(c.name, c.name === "leaf" ? { ...DEFAULT_LEAF, ...c } : c);
+    }
+    const globalName = (name: string) => (name.startsWith("lab/") ? name : `${scenario.id}/${name}`);
+    const known = new Set([...local.keys()].map(globalName).concat(LAB_CERTIFICATES.map((c) => c.name)));
+    const ref = (name: string, field: string) => {
+      const g = globalName(name);
+      if (!known.has(g))
+        throw new PlanError(
+          scenario.file,
+          `${field} names certificate "${name}", which this scenario does not define (defined: ${[...local.keys()].join(", ")}, plus lab/root and lab/ca).`,
+        );
+      return g;
+    };
+    for (const c of local.values()) {
+      const subject = c.subject ? Object.fromEntries(Object.entries(c.subject).map(([k, v]) => [k, one(v!)])) : {};
+      certificates.push({
+        name: globalName(c.name),
+        ...(c.issuer ? { issuer: ref(c.issuer, `certificate ${c.name}: issuer`) } : {}),
+        key: c.key ?? "rsa-2048",
+        subject,
+        ...(c.san === null || c.san === undefined ? {} : { san: c.san.flatMap(expand) }),
+        ...(c.ca !== undefined ? { ca: c.ca } : {}),
+        ...(c.pathLength !== undefined ? { pathLength: c.pathLength } : {}),
+        ...(c.keyUsage !== undefined ? { keyUsage: c.keyUsage } : {}),
+        ...(c.extKeyUsage !== undefined ? { extKeyUsage: c.extKeyUsage } : {}),
+        ...(c.validity ? { validity: c.validity } : {}),
+        ...(c.authorityKeyIdentifier !== undefined ? { authorityKeyIdentifier: c.authorityKeyIdentifier } : {}),
+      });
+    }
+
+    const hosts: HostPlan[] = scenario.hosts.map((h) => {
+      const name = fqdn(h.name);
+      const addressName = h.cname ? fqdn(h.cname) : name;
+      const chainRef = (names: string[], field: string) => names.map((n) => ref(n, field));
+      const tlsaOwner = `_25._tcp.${addressName}`;
+      const tlsa = (h.tlsa ?? DEFAULT_TLSA).map((t) =>
+        "cert" in t ? { ...t, cert: ref(t.cert, `host ${h.name}: tlsa`) } : t,
+      );
+      return {
+        scenario: scenario.id,
+        name,
+        preference: h.preference,
+        addressName,
+        address: nthAddress(addresses.smtpFirstAddress, hostIndex++),
+        port: addresses.smtpPort,
+        chain: chainRef(h.chain ?? DEFAULT_CHAIN, `host ${h.name}: chain`),
+        extraChains: (h.extraChains ?? []).map((c) => chainRef(c, `host ${h.name}: extraChains`)),
+        sni: (h.sni ?? []).map((s) => ({ names: s.names.map(one), chain: chainRef(s.chain, `host ${h.name}: sni`) })),
+        tlsaOwner,
+        tlsaHolder: h.tlsaCname ? fqdn(h.tlsaCname) : tlsaOwner,
+        tlsa,
+        smtp: h.smtp,
+      };
+    });
+    plans.push({ scenario, domain, hosts });
+  }
+  if (!selected) return { addresses, pki: { certificates }, scenarios: plans };
+  return {
+    addresses,
+    pki: { certificates: certificates.filter((c) => c.name.startsWith("lab/") || selected.has(c.name.split("/")[0]!)) },
+    scenarios: plans.filter((p) => selected.has(p.scenario.id)),
+  };
+}
+
+/** "host{1..3}.x" → host1.x, host2.x, host3.x (for long SAN lists). */
+function expandRange(text: string): string[] {
+  const m = /\{(\d+)\.\.(\d+)\}/.exec(text);
+  if (!m) return [text];
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  const out: string[] = [];
+  for (let i = from; i <= to; i++) out.push(...expandRange(text.replace(m[0], String(i))));
+  return out;
+}
+
+/** The n-th SMTP address counting from `first` (250 hosts per /24 so .0 and .255 are never used). */
+export function nthAddress(first: string, n: number): string {
+  const parts = first.split(".").map(Number);
+  const [a, b, c, d] = parts as [number, number, number, number];
+  const start = d - 1 + n;
+  return `${a}.${b}.${c + Math.floor(start / 250)}.${(start % 250) + 1}`;
+}
+
+/** The TLSA association data a host publishes, with its deliberate corruption applied. */
+export function tlsaRdata(
+  spec: TlsaSpec,
+  pki: Pki,
+): { usage: number; selector: number; matching: number; hex: string } {
+  if ("data" in spec) {
+    const [usage, selector, matching, hex] = spec.data.split(" ") as [string, string, string, string];
+    return { usage: Number(usage), selector: Number(selector), matching: Number(matching), hex: hex.toLowerCase() };
+  }
+  const cert = pki.get(spec.cert);
+  let hex = tlsaAssociationData(cert.der, spec.selector as 0 | 1, spec.matching as 0 | 1 | 2);
+  if (spec.corrupt === "digest") {
+    // Flip the last byte: same length, wrong digest (a "3 1 1" that matches nothing).
+    const last = Number.parseInt(hex.slice(-2), 16) ^ 0xff;
+    hex = hex.slice(0, -2) + last.toString(16).padStart(2, "0");
+  } else if (spec.corrupt === "length") {
+    // RFC 7672 §3.1.3 / RFC 7671 §5: a digest of the wrong length makes the record unusable.
+    hex = hex.slice(0, -2);
+  }
+  return { usage: spec.usage, selector: spec.selector, matching: spec.matching, hex };
+}
+
+export function tlsaPresentation(owner: string, spec: TlsaSpec, pki: Pki): string {
+  const r = tlsaRdata(spec, pki);
+  return tlsaRecord(
+    `${owner}.`,
+    TLSA_TTL,
+    r.usage as 0 | 1 | 2 | 3,
+    r.selector as 0 | 1,
+    r.matching as 0 | 1 | 2,
+    r.hex,
+  );
+}
+
+const ROOT_NS = "ns.lab-root";
+
+/** The whole DNS tree: the fake root, the suffix zone, one child per scenario (+ its subzones). */
+export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
+  const { suffix, dnsAddress } = plan.addresses;
+  const ns = (origin: string) => [{ name: origin === "" ? ROOT_NS : `ns1.${origin}`, address: dnsAddress }];
+  const zones: ZoneSpec[] = [
+    { origin: "", records: [a(ROOT_NS, dnsAddress)], nameservers: ns(""), signed: true },
+    { origin: suffix, records: [a(`ns1.${suffix}`, dnsAddress)], nameservers: ns(suffix), signed: true },
+  ];
+  for (const sp of plan.scenarios) {
+    const { scenario, domain } = sp;
+    const dns = scenario.dns;
+    const sub = dns.subzones.map((z) => ({ origin: `${z.name}.${domain}`, signed: z.signed, records: [] as Answer[] }));
+    const main = { origin: domain, signed: dns.signed, records: [] as Answer[] };
+    // Each record goes to the deepest zone that contains its name.
+    const put = (record: Answer) => {
+      const holder = sub
+        .filter((z) => record.name === z.origin || record.name.endsWith(`.${z.origin}`))
+        .sort((x, y) => y.origin.length - x.origin.length)[0];
+      (holder ?? main).records.push(record);
+    };
+    for (const h of sp.hosts) {
+      put({ name: domain, type: "MX", ttl: 300, class: "IN", data: { preference: h.preference, exchange: h.name } });
+      if (h.addressName !== h.name) put({ name: h.name, type: "CNAME", ttl: 300, class: "IN", data: h.addressName });
+      put(a(h.addressName, h.address));
+      if (h.tlsa.length) {
+        if (h.tlsaHolder !== h.tlsaOwner)
+          put({ name: h.tlsaOwner, type: "CNAME", ttl: TLSA_TTL, class: "IN", data: h.tlsaHolder });
+        for (const t of h.tlsa) {
+          const r = tlsaRdata(t, pki);
+          put({
+            name: h.tlsaHolder,
+            type: "TLSA",
+            ttl: TLSA_TTL,
+            class: "IN",
+            data: {
+              usage: r.usage,
+              selector: r.selector,
+              matchingType: r.matching,
+              certificate: Buffer.from(r.hex, "hex"),
+            },
+          });
+        }
+      }
+    }
+    const faults = dns.faults.map((f) => ({
+      kind: f.kind,
+      name: f.name === "@" ? domain : `${f.name}.${domain}`,
+      type: f.type,
+    }));
+    const inZone = (name: string, origin: string) => name === origin || name.endsWith(`.${origin}`);
+    const inSubzone = (name: string) => sub.some((z) => inZone(name, z.origin));
+    zones.push({
+      origin: domain,
+      records: [...main.records, a(`ns1.${domain}`, dnsAddress)],
+      nameservers: ns(domain),
+      signed: dns.signed,
+      algorithm: dns.algorithm,
+      ds: dns.ds,
+      faults: faults.filter((f) => !inSubzone(f.name)),
+    });
+    for (const z of sub) {
+      zones.push({
+        origin: z.origin,
+        records: [...z.records, a(`ns1.${z.origin}`, dnsAddress)],
+        nameservers: ns(z.origin),
+        signed: z.signed,
+        algorithm: dns.algorithm,
+        faults: faults.filter((f) => inZone(f.name, z.origin)),
+      });
+    }
+  }
+  return zones;
+}
+
+function a(name: string, address: string): Answer {
+  return { name, type: "A", ttl: 300, class: "IN", data: address };
+}

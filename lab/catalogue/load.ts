@@ -1,0 +1,164 @@
+// Reads scenario files (YAML, one scenario each) and validates them against schema.ts.
+//
+// A broken file is reported as `file:line: what is wrong and what is allowed`, every problem of every file at once, so
+// a user adding a scenario fixes them in one go. Selection (--only, --group) happens here too.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isMap, isNode, LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { type ScenarioFile, scenarioSchema } from "./schema.js";
+
+/** The catalogue shipped with danelab (lab/scenarios/*.yaml, next to the compiled or source tree). */
+export function builtinScenarioDir(): string {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  // Source tree: lab/catalogue → lab/scenarios. Compiled tree: dist/lab/catalogue → lab/scenarios of the package.
+  for (const candidate of [join(here, "../scenarios"), join(here, "../../../lab/scenarios")]) {
+    try {
+      if (statSync(candidate).isDirectory()) return candidate;
+    } catch {}
+  }
+  throw new Error(`danelab cannot find its scenario catalogue (looked next to ${here}); is the package complete?`);
+}
+
+export interface LoadedScenario extends ScenarioFile {
+  /** The file it came from, for messages. */
+  file: string;
+}
+
+/** Every problem found in the scenario files, one `file:line: message` per line. */
+export class CatalogueError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `The scenario catalogue has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n` +
+        problems.map((p) => `  ${p}`).join("\n") +
+        "\nFix the file(s) named above (the format is described in docs/scenarios.md), or leave them out with --only/--group.",
+    );
+    this.name = "CatalogueError";
+  }
+}
+
+export interface LoadOptions {
+  /** Directories of scenario files; the built-in catalogue unless replaced. */
+  dirs?: string[];
+  /** Extra directories added to the built-in catalogue (--scenarios DIR). */
+  extraDirs?: string[];
+  only?: string[];
+  groups?: string[];
+}
+
+export function loadCatalogue(options: LoadOptions = {}): LoadedScenario[] {
+  const dirs = [...(options.dirs ?? [builtinScenarioDir()]), ...(options.extraDirs ?? [])];
+  const problems: string[] = [];
+  const scenarios: LoadedScenario[] = [];
+  const seen = new Map<string, string>();
+  for (const dir of dirs) {
+    let entries: string[];
+    try {
+      entries = readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort();
+    } catch (err) {
+      problems.push(`${dir}: cannot read this scenario directory (${(err as NodeJS.ErrnoException).code ?? err}).`);
+      continue;
+    }
+    for (const f of entries) {
+      const file = join(dir, f);
+      const result = parseScenarioFile(file, readFileSync(file, "utf8"));
+      if ("problems" in result) {
+        problems.push(...result.problems);
+        continue;
+      }
+      const s = result.scenario;
+      const previous = seen.get(s.id);
+      if (previous) {
+        problems.push(`${file}:1: scenario id "${s.id}" is already used by ${previous}; ids must be unique.`);
+        continue;
+      }
+      seen.set(s.id, file);
+      scenarios.push(s);
+    }
+  }
+  if (problems.length) throw new CatalogueError(problems);
+  return select(scenarios, options);
+}
+
+export function select(scenarios: LoadedScenario[], options: LoadOptions): LoadedScenario[] {
+  let chosen = scenarios;
+  if (options.only?.length) {
+    const ids = new Set(scenarios.map((s) => s.id));
+    const unknown = options.only.filter((id) => !ids.has(id));
+    if (unknown.length)
+      throw new CatalogueError([
+        `--only names scenario(s) not in the catalogue: ${unknown.join(", ")}. Known ids: ${[...ids].join(", ")}.`,
+      ]);
+    chosen = chosen.filter((s) => options.only!.includes(s.id));
+  }
+  if (options.groups?.length) {
+    const groups = new Set(scenarios.map((s) => s.group));
+    const unknown = options.groups.filter((g) => !groups.has(g));
+    if (unknown.length)
+      throw new CatalogueError([
+        `--group names unknown group(s): ${unknown.join(", ")}. Groups: ${[...groups].join(", ")}.`,
+      ]);
+    chosen = chosen.filter((s) => options.groups!.includes(s.group));
+  }
+  return chosen;
+}
+
+/** Parses and validates one file; problems carry `file:line:`. */
+export function parseScenarioFile(file: string, text: string): { scenario: LoadedScenario } | { problems: string[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineOf = (offset: number | undefined) => (offset === undefined ? 1 : lineCounter.linePos(offset).line);
+  if (doc.errors.length) {
+    return { problems: doc.errors.map((e) => `${file}:${lineOf(e.pos[0])}: YAML syntax: ${e.message.split("\n")[0]}`) };
+  }
+  if (!isMap(doc.contents)) {
+    return {
+      problems: [`${file}:1: a scenario file holds one YAML mapping (id:, title:, group:, expect:, teach:, ...).`],
+    };
+  }
+  const parsed = scenarioSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    return {
+      problems: parsed.error.issues.map((issue) => {
+        const line = lineForPath(doc, issue.path as (string | number)[], lineOf);
+        return `${file}:${line}: ${describeIssue(issue)}`;
+      }),
+    };
+  }
+  const expectedId = basename(file).replace(/\.ya?ml$/, "");
+  if (parsed.data.id !== expectedId) {
+    const line = lineForPath(doc, ["id"], lineOf);
+    return { problems: [`${file}:${line}: id "${parsed.data.id}" must equal the file name ("${expectedId}").`] };
+  }
+  return { scenario: { ...parsed.data, file } };
+}
+
+/** The line of the deepest YAML node that exists along a schema path. */
+function lineForPath(
+  doc: ReturnType<typeof parseDocument>,
+  path: (string | number)[],
+  lineOf: (offset: number | undefined) => number,
+): number {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return lineOf(node.range[0]);
+  }
+  return 1;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `${where}unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; see docs/scenarios.md for the allowed fields.`;
+    case "invalid_value":
+      return `${where}must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}.`;
+    case "invalid_type":
+      return `${where}${issue.message.replace(/^Invalid input: /, "")}.`;
+    default:
+      return `${where}${issue.message}.`;
+  }
+}

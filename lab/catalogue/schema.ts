@@ -1,0 +1,189 @@
+// The scenario file format: one YAML file per scenario (lab/scenarios/*.yaml, or a user's --scenarios DIR).
+//
+// A scenario only states how it differs from the lab's defaults (scenarios.md: "Unless a row says otherwise"): a
+// signed, securely delegated zone `<id>.<suffix>`; one MX host `mx.<id>.<suffix>`; a leaf issued by the lab's shared
+// intermediate (`lab/ca`, itself issued by `lab/root`), RSA 2048, keyUsage digitalSignature+keyEncipherment, EKU
+// serverAuth, CN = SAN = the MX host; the server presents leaf + intermediate; TLSA `2 1 1` of the intermediate;
+// STARTTLS offered; TLS 1.2 and 1.3 allowed. The loader (load.ts) applies those defaults; compile.ts turns the result
+// into inputs for certs/, zones/ and the SMTP listeners. Nothing here names a scenario: scenarios are data.
+//
+// Strings may use placeholders: {domain} (the scenario's zone, e.g. ta-baseline.lab.example), {suffix}
+// (lab.example), {mx} (the first MX host's full name), {host:NAME} (the full name of host NAME), and a numeric range
+// {1..99} that expands one SAN entry into many.
+import { z } from "zod";
+
+export const EXPECTS = [
+  "deliver",
+  "deliver-after-retry",
+  "no-delivery",
+  "tls-required",
+  "opportunistic",
+  "implementation-defined",
+] as const;
+export type Expect = (typeof EXPECTS)[number];
+
+const KEY_TYPES = ["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ed25519"] as const;
+const KEY_USAGES = [
+  "digitalSignature",
+  "nonRepudiation",
+  "keyEncipherment",
+  "dataEncipherment",
+  "keyAgreement",
+  "keyCertSign",
+  "cRLSign",
+  "encipherOnly",
+  "decipherOnly",
+] as const;
+const EXT_KEY_USAGES = ["serverAuth", "clientAuth", "emailProtection", "codeSigning"] as const;
+
+/** A DNS label sequence relative to the scenario zone ("mx", "mx.insecure", "_25._tcp.mx"); "@" is the zone apex. */
+const relativeName = z
+  .string()
+  .regex(/^(@|[A-Za-z0-9_*-]+(\.[A-Za-z0-9_*-]+)*)$/, "a name relative to the scenario zone, like mx or _25._tcp.mx");
+
+/** A certificate name: local to the scenario ("leaf", "r3") or one of the lab's shared ones ("lab/root", "lab/ca"). */
+const certName = z.string().regex(/^(lab\/)?[a-z0-9][a-z0-9-]*$/, "a certificate name like leaf, r3, lab/ca");
+
+const certificate = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "a local certificate name (lower case, digits, dashes)"),
+    issuer: certName.optional().describe("the certificate whose key signs this one; omitted = self-signed"),
+    key: z.enum(KEY_TYPES).optional(),
+    subject: z
+      .object({
+        CN: z.string().optional(),
+        O: z.string().optional(),
+        OU: z.string().optional(),
+        C: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    san: z.array(z.string()).nullable().optional().describe("DNS names; null = no subjectAltName extension"),
+    ca: z.boolean().optional(),
+    pathLength: z.number().int().min(0).optional(),
+    keyUsage: z
+      .object({ usages: z.array(z.enum(KEY_USAGES)), critical: z.boolean().default(true) })
+      .strict()
+      .nullable()
+      .optional(),
+    extKeyUsage: z.array(z.enum(EXT_KEY_USAGES)).nullable().optional(),
+    validity: z.object({ notBefore: z.string().optional(), notAfter: z.string().optional() }).strict().optional(),
+    authorityKeyIdentifier: z.boolean().optional(),
+  })
+  .strict();
+export type CertificateSpec = z.infer<typeof certificate>;
+
+/** A TLSA record: computed from a certificate of the scenario, or literal presentation data. */
+const tlsa = z.union([
+  z
+    .object({
+      usage: z.number().int().min(0).max(255),
+      selector: z.number().int().min(0).max(255),
+      matching: z.number().int().min(0).max(255),
+      cert: certName,
+      corrupt: z
+        .enum(["digest", "length"])
+        .optional()
+        .describe("digest: flip the last byte (a wrong digest); length: drop a byte (unusable, RFC 7672 §3.1.3)"),
+    })
+    .strict(),
+  z
+    .object({
+      data: z.string().regex(/^\d+ \d+ \d+ [0-9A-Fa-f]+$/, 'literal TLSA data like "3 1 1 <hex>"'),
+    })
+    .strict(),
+]);
+export type TlsaSpec = z.infer<typeof tlsa>;
+
+const chain = z.array(certName).min(1);
+
+const smtp = z
+  .object({
+    starttls: z.enum(["offered", "absent", "refused", "abort"]).default("offered"),
+    greylist: z
+      .object({
+        connections: z.number().int().min(1).optional().describe("first N connections get a 421 greeting"),
+        rcptSeconds: z.number().int().min(1).optional().describe("451 4.7.1 on the first RCPT for S seconds"),
+      })
+      .strict()
+      .optional(),
+    tls: z
+      .object({
+        minVersion: z.enum(["TLSv1.2", "TLSv1.3"]).optional(),
+        maxVersion: z.enum(["TLSv1.2", "TLSv1.3"]).optional(),
+        ciphers: z.string().optional(),
+        requestClientCert: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const host = z
+  .object({
+    name: relativeName.default("mx"),
+    preference: z.number().int().min(0).max(65535).default(10),
+    cname: relativeName
+      .optional()
+      .describe("the MX host is a CNAME to this name; address and TLSA live at the target (RFC 7672 §2.2.2)"),
+    chain: chain.optional().describe("the presented chain, leaf first; default [leaf, lab/ca]"),
+    extraChains: z.array(chain).optional().describe("more chains held at once (e.g. RSA + ECDSA)"),
+    sni: z
+      .array(z.object({ names: z.array(z.string()).min(1), chain }).strict())
+      .optional()
+      .describe("chains chosen by SNI; `chain` is then what clients without a matching SNI get"),
+    tlsa: z.array(tlsa).optional().describe("default: 2 1 1 of lab/ca; [] = no TLSA RRset"),
+    tlsaCname: relativeName.optional().describe("_25._tcp.<host> is a CNAME to this name, which holds the TLSA RRset"),
+    smtp: smtp.default({ starttls: "offered" }),
+  })
+  .strict();
+export type HostSpec = z.infer<typeof host>;
+
+const fault = z
+  .object({
+    kind: z.enum(["bad-signature", "expired-signature", "servfail", "timeout", "truncate-udp"]),
+    name: relativeName,
+    type: z.string().regex(/^[A-Z0-9]+$/, "a record type like TLSA, MX, A"),
+  })
+  .strict();
+
+const dns = z
+  .object({
+    signed: z.boolean().default(true),
+    ds: z.enum(["correct", "wrong"]).default("correct"),
+    algorithm: z.union([z.literal(8), z.literal(13), z.literal(15)]).default(13),
+    subzones: z
+      .array(z.object({ name: relativeName, signed: z.boolean().default(true) }).strict())
+      .default([])
+      .describe("zones delegated below the scenario zone (e.g. an unsigned zone for a host's address)"),
+    faults: z.array(fault).default([]),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    id: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$/,
+        "a DNS label: lower case, digits and dashes (it becomes <id>.<suffix>)",
+      ),
+    title: z.string().min(1),
+    group: z.string().min(1),
+    expect: z.enum(EXPECTS),
+    teach: z.string().min(1).describe("what is tricky, in plain words"),
+    rfc: z.array(z.string()).default([]),
+    known: z.string().optional().describe("what real MTAs were seen to do"),
+    pki: z
+      .object({ certificates: z.array(certificate).default([]) })
+      .strict()
+      .default({ certificates: [] }),
+    hosts: z
+      .array(host)
+      .min(1)
+      .default([{ name: "mx", preference: 10, smtp: { starttls: "offered" } }]),
+    dns: dns.default({ signed: true, ds: "correct", algorithm: 13, subzones: [], faults: [] }),
+  })
+  .strict();
+
+export type ScenarioFile = z.infer<typeof scenarioSchema>;

@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+// The `danelab` command line: `up` (what `npm run lab` runs), `report`, `explain`, `export`, `scenarios`, `check`.
+// Every failure a user can cause (bad scenario file, port taken, no root for port 25/53, unwritable state directory,
+// unbound missing) ends in one paragraph naming the cause and the fix, and a non-zero exit — never a stack trace.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { CatalogueError, loadCatalogue } from "./catalogue/load.js";
+import { PlanError } from "./catalogue/compile.js";
+import { explainScenario } from "./explain.js";
+import { exportLab } from "./export.js";
+import { gradeRun } from "./grade.js";
+import { clientInstructions, scenarioTable, table } from "./instructions.js";
+import type { Manifest } from "./manifest.js";
+import { exitCodeFor, formatReport } from "./report.js";
+import { DEFAULTS, type LabOptions, prepareStateDir, startLab } from "./up.js";
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
+
+const port = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number 0-65535");
+  return n;
+};
+const ipv4Loopback = (value: string) => {
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) throw new InvalidArgumentError("an IPv4 address, e.g. 127.0.53.1");
+  return value;
+};
+const list = (value: string) =>
+  value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function catalogueOptions(cmd: Command): Command {
+  return cmd
+    .option("--scenarios <dir>", "add the scenario files (*.yaml) of DIR to the built-in catalogue")
+    .option("--only <ids>", "only these scenarios (comma-separated ids)", list)
+    .option("--group <names>", "only the scenarios of these groups (comma-separated)", list)
+    .option("--state-dir <dir>", "where keys, zones, the manifest, events and mail live", DEFAULTS.stateDir)
+    .option("--suffix <domain>", "DNS suffix of every scenario zone", DEFAULTS.suffix);
+}
+
+const program = new Command()
+  .name("danelab")
+  .version(VERSION)
+  .description(
+    "A lab of fake DANE-protected mail servers. `danelab up` builds a PKI, DNSSEC-signed zones with TLSA records and\n" +
+      "SMTP endpoints with tricky behaviour on loopback; point a client MTA at it and `danelab report` grades what it did.",
+  )
+  .showHelpAfterError();
+
+catalogueOptions(
+  program
+    .command("up", { isDefault: true })
+    .description("start the lab (DNS, one SMTP listener per MX host, HTTP API) and print how to point an MTA at it"),
+)
+  .option("--dns-address <ip>", "address of the lab's DNS (UDP+TCP)", ipv4Loopback, DEFAULTS.dnsAddress)
+  .option("--dns-port <port>", "port of the lab's DNS", port, DEFAULTS.dnsPort)
+  .option("--smtp-address <ip>", "first SMTP listener address; each MX host gets the next one", ipv4Loopback, DEFAULTS.smtpFirstAddress)
+  .option("--smtp-port <port>", "port of every SMTP listener (MX records cannot name a port: clients use 25)", port, DEFAULTS.smtpPort)
+  .option("--http-address <ip>", "address of the HTTP API", ipv4Loopback, DEFAULTS.httpAddress)
+  .option("--http-port <port>", "port of the HTTP API", port, DEFAULTS.httpPort)
+  .option("--no-http", "do not start the HTTP API")
+  .addOption(
+    new Option("--resolver <kind>", "also start a real validating resolver and point the instructions at it")
+      .choices(["none", "unbound"])
+      .default("none"),
+  )
+  .option("--resolver-address <ip>", "address for --resolver unbound", ipv4Loopback, DEFAULTS.resolverAddress)
+  .option("--quiet", "print only the ready line")
+  .action(async (opts) => {
+    const options: LabOptions = {
+      stateDir: opts.stateDir,
+      suffix: opts.suffix,
+      dnsAddress: opts.dnsAddress,
+      dnsPort: opts.dnsPort,
+      smtpFirstAddress: opts.smtpAddress,
+      smtpPort: opts.smtpPort,
+      httpAddress: opts.httpAddress,
+      httpPort: opts.http === false ? null : opts.httpPort,
+      resolver: opts.resolver,
+      resolverAddress: opts.resolverAddress,
+      ...(opts.scenarios ? { extraDirs: [opts.scenarios] } : {}),
+      ...(opts.only ? { only: opts.only } : {}),
+      ...(opts.group ? { groups: opts.group } : {}),
+      log: opts.quiet ? () => {} : (line) => process.stderr.write(`danelab: ${line}\n`),
+    };
+    const lab = await startLab(options);
+    if (!opts.quiet) {
+      console.log(`\n${scenarioTable(lab.manifest)}\n`);
+      console.log(clientInstructions(lab.manifest));
+      console.log();
+    }
+    const http = lab.manifest.http ? `, HTTP API ${lab.manifest.http.url}` : "";
+    const resolver = lab.manifest.dns.resolver ? `, unbound ${lab.manifest.dns.resolver.address}` : "";
+    console.log(
+      `danelab ready: ${lab.manifest.scenarios.length} scenarios, DNS ${lab.manifest.dns.address}:${lab.manifest.dns.port}${resolver}${http}, manifest ${lab.manifestPath} (started in ${lab.timings["total"]} ms; Ctrl-C stops)`,
+    );
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`danelab: ${signal}, closing listeners…\n`);
+      lab.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+  });
+
+program
+  .command("report")
+  .description("grade what clients did, per scenario, from the lab's event log (works while the lab runs or after)")
+  .option("--run <id>", "only the run whose recipients were run-<id>@…")
+  .addOption(new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"))
+  .option("--state-dir <dir>", "the lab's state directory", DEFAULTS.stateDir)
+  .action((opts) => {
+    const manifest = readManifest(opts.stateDir);
+    const events = readEvents(join(opts.stateDir, "events.jsonl"));
+    const grades = gradeRun(events, manifest.scenarios, opts.run ? { run: opts.run } : {});
+    console.log(formatReport(grades, opts.format));
+    process.exitCode = exitCodeFor(grades);
+  });
+
+catalogueOptions(program.command("explain").argument("<id>", "scenario id"))
+  .description("what a scenario teaches, its DNS records and presented chain, and commands to inspect it by hand")
+  .action(async (id: string, opts) => {
+    console.log(await explainScenario(id, catalogueFrom(opts)));
+  });
+
+catalogueOptions(program.command("export"))
+  .description("write signed zone files, trust anchors and certificates (PEM) for other DNS servers and tools")
+  .requiredOption("--out <dir>", "directory to write into")
+  .option("--dns-address <ip>", "address the zones' NS glue points at", ipv4Loopback, DEFAULTS.dnsAddress)
+  .action(async (opts) => {
+    const written = await exportLab(opts.out, { ...catalogueFrom(opts), dnsAddress: opts.dnsAddress });
+    console.log(`wrote ${written.length} files under ${opts.out}`);
+  });
+
+catalogueOptions(program.command("scenarios"))
+  .description("list the catalogue: id, group, expected verdict, title")
+  .action((opts) => {
+    const scenarios = loadCatalogue(catalogueFrom(opts));
+    console.log(
+      table(
+        ["id", "group", "expect", "title"],
+        scenarios.map((s) => [s.id, s.group, s.expect, s.title]),
+      ),
+    );
+  });
+
+program
+  .command("check")
+  .description("run real MTAs (Exim/GnuTLS, Postfix/OpenSSL) in containers against a running lab: scenario × client matrix")
+  .option("--client <names>", "clients to run", list, ["exim", "postfix"])
+  .addOption(new Option("--mode <mode>", "trust mode: the lab's resolver mode or a real unbound").choices(["resolver", "unbound"]).default("resolver"))
+  .option("--only <ids>", "only these scenarios", list)
+  .addOption(new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"))
+  .option("--state-dir <dir>", "the lab's state directory (its manifest.json is read)", DEFAULTS.stateDir)
+  .action(async (opts) => {
+    const { runCheckCommand } = await import("../clients/check.js");
+    process.exitCode = await runCheckCommand(opts);
+  });
+
+function catalogueFrom(opts: { scenarios?: string; only?: string[]; group?: string[]; stateDir: string; suffix: string }) {
+  return {
+    stateDir: opts.stateDir,
+    suffix: opts.suffix,
+    ...(opts.scenarios ? { extraDirs: [opts.scenarios] } : {}),
+    ...(opts.only ? { only: opts.only } : {}),
+    ...(opts.group ? { groups: opts.group } : {}),
+  };
+}
+
+function readManifest(stateDir: string): Manifest {
+  const path = join(stateDir, "manifest.json");
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as Manifest;
+  } catch (err) {
+    throw new UserError(
+      `danelab found no readable manifest at ${path} (${(err as NodeJS.ErrnoException).code ?? err}). ` +
+        "Start the lab first with 'npm run lab' (or 'danelab up'), or point --state-dir at the lab's state directory.",
+    );
+  }
+}
+
+function readEvents(path: string) {
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return [];
+  }
+  return text
+    .split("\n")
+    .filter((line) => line.trim())
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line)];
+      } catch {
+        return []; // a line cut by a crash: skip it, keep the rest
+      }
+    });
+}
+
+class UserError extends Error {}
+
+/** Errors meant for the user print as their message alone; anything else is a bug and keeps its stack. */
+function isUserError(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  return (
+    err instanceof UserError ||
+    err instanceof CatalogueError ||
+    err instanceof PlanError ||
+    /^(ListenError|StateDirError|ResolverError|ProfileError)$/.test(err.name)
+  );
+}
+
+// Touch the state directory early for commands that need it, so its error comes first and alone.
+void prepareStateDir;
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (isUserError(err)) {
+    process.stderr.write(`danelab: ${err.message}\n`);
+  } else {
+    process.stderr.write(`danelab: internal error (please report it): ${(err as Error)?.stack ?? err}\n`);
+  }
+  process.exit(1);
+});

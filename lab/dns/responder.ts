@@ -1,0 +1,406 @@
+// From one query message to one answer message, with no sockets: the lab's two trust modes, EDNS0, truncation and the
+// answer cache. The transport (server.ts) hands every datagram or TCP frame to `Responder.answer()` and sends what
+// comes back, or nothing when it returns null.
+//
+// Two trust modes, chosen by the RD bit (design README, "DNS trust modes"):
+// - RD=0, authoritative mode: the signed data exactly as published, faults included, for a real validating resolver.
+// - RD=1, resolver mode: what a validating resolver would say about the lab's data — AD on secure answers, SERVFAIL on
+//   bogus ones — so that a glibc stub with `options trust-ad edns0` needs nothing else.
+//
+// Answers depend only on (mode, name, type, class, DO, CD, AD-requested, EDNS version), so each combination is
+// computed once and kept as encoded record sections; per query only the header, the question echo and the OPT record
+// are written around them.
+import dnsPacket from "dns-packet";
+import {
+  AA,
+  AD,
+  CD,
+  headerOnlyReply,
+  MAX_UDP_PAYLOAD,
+  type ParsedQuery,
+  parseQuery,
+  QR,
+  RA,
+  RCODE,
+  RD,
+  rcodeName,
+  rcodeNumber,
+  TC,
+} from "./query.js";
+
+type Answer = dnsPacket.Answer;
+
+/** A fault a zone carries (zones/ ZoneFault); only `kind` changes the wire behaviour here. */
+export interface FaultLike {
+  kind: string;
+  name?: string;
+  type?: string;
+}
+
+/** zones/ answerAuthoritative() result. */
+export interface AuthoritativeResult {
+  rcode: string | number;
+  aa: boolean;
+  answers: Answer[];
+  authorities: Answer[];
+  additionals: Answer[];
+  fault?: FaultLike | undefined;
+}
+
+/** zones/ resolveValidated() result. */
+export interface ValidatedResult {
+  rcode: string | number;
+  status: "secure" | "insecure" | "bogus";
+  answers: Answer[];
+  authorities: Answer[];
+  fault?: FaultLike | undefined;
+  why?: string | undefined;
+}
+
+/** Where answers come from: backend.ts adapts a zones/ SignedTree; tests may pass a small hand-written one. */
+export interface DnsBackend {
+  authoritative(q: { name: string; type: string; dnssecOk: boolean }): AuthoritativeResult;
+  resolve(q: { name: string; type: string }): ValidatedResult;
+  /** Resolver mode answers only names of the lab (the suffix zone and below, and the root itself). */
+  inLab(name: string): boolean;
+}
+
+export type DnsTransport = "udp" | "tcp";
+
+/** One query the server read, for the event log (`onQuery`). */
+export interface DnsQueryEvent {
+  /** ISO 8601. */
+  time: string;
+  /** Client IP address. */
+  client: string;
+  transport: DnsTransport;
+  /** Lower case, no trailing dot, root = "". */
+  name: string;
+  /** "TLSA", "MX", … */
+  type: string;
+  /** RD bit of the query: true = resolver mode, false = authoritative mode. */
+  rd: boolean;
+  /** DO bit of the query's OPT record. */
+  do: boolean;
+  /** Response code sent ("NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", …); null when no reply was sent. */
+  rcode: string | null;
+  /** AD bit of the reply. */
+  ad: boolean;
+  /** TC bit of the reply (the client must retry over TCP). */
+  tc: boolean;
+  /** The zone fault that shaped the reply ("servfail", "timeout", "truncate-udp", "bad-signature", …). */
+  fault?: string;
+}
+
+export interface ResponderStats {
+  /** Messages received (UDP datagrams + TCP frames). */
+  received: number;
+  udp: number;
+  tcp: number;
+  /** Messages answered with a full reply (not counting header-only FORMERR/NOTIMP). */
+  answered: number;
+  /** Header-only replies: FORMERR for undecodable queries, NOTIMP for other opcodes. */
+  headerReplies: number;
+  /** Silently ignored: shorter than a header, or a response (QR=1). */
+  dropped: number;
+  /** Queries deliberately left unanswered (timeout fault). */
+  unanswered: number;
+  /** UDP replies sent with TC=1. */
+  truncated: number;
+  cacheHits: number;
+  cacheMisses: number;
+  /** The zones/ backend threw; answered SERVFAIL. */
+  backendErrors: number;
+  byRcode: Record<string, number>;
+}
+
+/** An answer prepared once per (mode, name, type, class, DO, CD, AD-requested, EDNS version). */
+interface Prepared {
+  /** Header flags without the per-query echoes (RD, CD) and without TC. Includes QR and the rcode's low 4 bits. */
+  flags: number;
+  /** Upper 8 bits of the 12-bit extended rcode, carried in OPT (RFC 6891 §6.1.3). */
+  extendedRcode: number;
+  /** Encoded answer, authority and additional records (the OPT record is appended per query). */
+  sections: Buffer;
+  an: number;
+  ns: number;
+  ar: number;
+  noReply: boolean;
+  tcOverUdp: boolean;
+  rcode: string;
+  ad: boolean;
+  fault: string | undefined;
+  expires: number;
+}
+
+export interface ResponderOptions {
+  onQuery?: ((q: DnsQueryEvent) => void) | undefined;
+  /** Prepared answers kept at most (the cache is emptied when full); default 20,000. */
+  cacheEntries?: number;
+  /** How long a prepared answer is reused; default 30 s (signature validity can run out while a lab runs). */
+  cacheMs?: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** RFC 4035 §3.1.1, §3.2.1: these records go to clients only when they set DO (or ask for the type itself). */
+const DNSSEC_TYPES = new Set(["RRSIG", "NSEC", "NSEC3"]);
+/** An OPT RR with no options: root name, TYPE, CLASS=payload, TTL=ext-rcode/version/flags, RDLENGTH (RFC 6891 §6.1.2). */
+const OPT_LENGTH = 11;
+const TCP_MAX_MESSAGE = 65535;
+
+export class Responder {
+  private readonly cache = new Map<string, Prepared>();
+  private readonly cacheEntries: number;
+  private readonly cacheMs: number;
+  private readonly onQuery: ((q: DnsQueryEvent) => void) | undefined;
+  private readonly counters: ResponderStats = {
+    received: 0,
+    udp: 0,
+    tcp: 0,
+    answered: 0,
+    headerReplies: 0,
+    dropped: 0,
+    unanswered: 0,
+    truncated: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    backendErrors: 0,
+    byRcode: {},
+  };
+
+  constructor(
+    private readonly backend: DnsBackend,
+    opts: ResponderOptions = {},
+  ) {
+    this.cacheEntries = opts.cacheEntries ?? 20_000;
+    this.cacheMs = opts.cacheMs ?? 30_000;
+    this.onQuery = opts.onQuery;
+  }
+
+  stats(): ResponderStats {
+    return { ...this.counters, byRcode: { ...this.counters.byRcode } };
+  }
+
+  /** The reply to one query message, or null for silence. Never throws. */
+  answer(msg: Buffer, transport: DnsTransport, client: string): Buffer | null {
+    const c = this.counters;
+    c.received++;
+    if (transport === "udp") c.udp++;
+    else c.tcp++;
+    let q: ReturnType<typeof parseQuery>;
+    try {
+      q = parseQuery(msg);
+    } catch {
+      q = { kind: "drop", why: "parser error" };
+    }
+    if (q.kind === "drop") {
+      c.dropped++;
+      return null;
+    }
+    if (q.kind === "header-reply") {
+      c.headerReplies++;
+      this.count(rcodeName(q.rcode));
+      return headerOnlyReply(q);
+    }
+
+    const now = Date.now();
+    const wantsAd = q.dnssecOk || q.ad;
+    const key = `${q.rd ? 1 : 0}${q.cd ? 1 : 0}${q.dnssecOk ? 1 : 0}${wantsAd ? 1 : 0}${q.badVersion ? 1 : 0}|${q.qclass}|${q.qtype}|${q.name}`;
+    let p = this.cache.get(key);
+    if (p !== undefined && p.expires > now) {
+      c.cacheHits++;
+    } else {
+      c.cacheMisses++;
+      p = this.prepare(q, now);
+      if (this.cache.size >= this.cacheEntries) this.cache.clear();
+      this.cache.set(key, p);
+    }
+
+    if (p.noReply) {
+      c.unanswered++;
+      this.emit(q, transport, client, p, null, false);
+      return null;
+    }
+    const limit = transport === "udp" ? q.udpPayload : TCP_MAX_MESSAGE;
+    const opt = q.edns ? OPT_LENGTH : 0;
+    const full = 12 + q.question.length + p.sections.length + opt;
+    // RFC 2181 §9, RFC 1035 §4.2.1: an answer that does not fit is sent with TC=1 and no records, so the client
+    // retries over TCP (RFC 7766 §5) instead of using a partial RRset.
+    const truncated = (transport === "udp" && p.tcOverUdp) || full > limit;
+    const total = truncated ? 12 + q.question.length + opt : full;
+    const buf = Buffer.allocUnsafe(total);
+    buf.writeUInt16BE(q.id, 0);
+    // RFC 1035 §4.1.1: RD is copied into the response; RFC 4035 §3.2.2: so is CD.
+    buf.writeUInt16BE(p.flags | (q.flags & (RD | CD)) | (truncated ? TC : 0), 2);
+    buf.writeUInt16BE(1, 4);
+    buf.writeUInt16BE(truncated ? 0 : p.an, 6);
+    buf.writeUInt16BE(truncated ? 0 : p.ns, 8);
+    buf.writeUInt16BE((truncated ? 0 : p.ar) + (q.edns ? 1 : 0), 10);
+    let off = 12 + q.question.copy(buf, 12);
+    if (!truncated) off += p.sections.copy(buf, off);
+    if (q.edns) {
+      // RFC 6891 §6.1.2/§6.1.3: root owner, CLASS = our UDP payload size, TTL = extended rcode, version 0, DO echoed
+      // (RFC 3225 §3), no options.
+      buf[off] = 0;
+      buf.writeUInt16BE(41, off + 1);
+      buf.writeUInt16BE(MAX_UDP_PAYLOAD, off + 3);
+      buf[off + 5] = p.extendedRcode;
+      buf[off + 6] = 0;
+      buf.writeUInt16BE(q.dnssecOk ? 0x8000 : 0, off + 7);
+      buf.writeUInt16BE(0, off + 9);
+    }
+    c.answered++;
+    if (truncated) c.truncated++;
+    this.count(p.rcode);
+    this.emit(q, transport, client, p, p.rcode, truncated);
+    return buf;
+  }
+
+  private count(rcode: string): void {
+    const by = this.counters.byRcode;
+    by[rcode] = (by[rcode] ?? 0) + 1;
+  }
+
+  private emit(
+    q: ParsedQuery,
+    transport: DnsTransport,
+    client: string,
+    p: Prepared,
+    rcode: string | null,
+    tc: boolean,
+  ): void {
+    if (!this.onQuery) return;
+    const event: DnsQueryEvent = {
+      time: new Date().toISOString(),
+      client,
+      transport,
+      name: q.name,
+      type: q.type,
+      rd: q.rd,
+      do: q.dnssecOk,
+      rcode,
+      ad: p.ad,
+      tc,
+    };
+    if (p.fault) event.fault = p.fault;
+    try {
+      this.onQuery(event);
+    } catch {
+      // A broken event sink must not take the DNS server down.
+    }
+  }
+
+  private prepare(q: ParsedQuery, now: number): Prepared {
+    const base = {
+      sections: EMPTY,
+      an: 0,
+      ns: 0,
+      ar: 0,
+      extendedRcode: 0,
+      noReply: false,
+      tcOverUdp: false,
+      ad: false,
+      fault: undefined,
+      expires: now + this.cacheMs,
+    };
+    const modeFlags = QR | (q.rd ? RA : 0);
+    const bare = (rcode: number): Prepared => ({ ...base, flags: modeFlags | (rcode & 0xf), rcode: rcodeName(rcode) });
+
+    // RFC 6891 §6.1.3: an EDNS version we do not implement gets BADVERS (16: upper bits 1 in OPT, header rcode 0).
+    if (q.badVersion) return { ...bare(RCODE.NOERROR), extendedRcode: RCODE.BADVERS >> 4, rcode: "BADVERS" };
+    // The lab's data is all class IN (CHAOS version.bind and friends are not served).
+    if (q.qclass !== 1) return bare(RCODE.REFUSED);
+    // RFC 5936 §2.2: zone transfers are not offered; use `danelab export` for the zone files.
+    if (q.qtype === 251 || q.qtype === 252) return bare(RCODE.REFUSED);
+    // RFC 6891 §6.1.1: OPT is a pseudo-record and cannot be asked for; TKEY/TSIG are not queries either.
+    if (q.qtype === 41 || q.qtype === 249 || q.qtype === 250 || q.qtype === 0) return bare(RCODE.FORMERR);
+    // RFC 1035 §3.2.3: MAILB/MAILA are obsolete.
+    if (q.qtype === 253 || q.qtype === 254) return bare(RCODE.NOTIMP);
+
+    try {
+      return q.rd ? this.prepareResolver(q, base, modeFlags) : this.prepareAuthoritative(q, base, modeFlags);
+    } catch {
+      this.counters.backendErrors++;
+      return bare(RCODE.SERVFAIL);
+    }
+  }
+
+  private prepareAuthoritative(q: ParsedQuery, base: Omit<Prepared, "flags" | "rcode">, modeFlags: number): Prepared {
+    const a = this.backend.authoritative({ name: q.name, type: q.type, dnssecOk: q.dnssecOk });
+    const fault = a.fault?.kind;
+    const withFault = { ...base, fault };
+    if (fault === "timeout") return { ...withFault, flags: modeFlags, rcode: "NONE", noReply: true };
+    if (fault === "servfail") return { ...withFault, flags: modeFlags | RCODE.SERVFAIL, rcode: "SERVFAIL" };
+    const rcode = rcodeNumber(a.rcode);
+    const answers = keepDnssec(a.answers, q);
+    const authorities = keepDnssec(a.authorities, q);
+    const additionals = keepDnssec(a.additionals, q).filter((rr) => rr.type !== "OPT");
+    return {
+      ...withFault,
+      flags: modeFlags | (a.aa ? AA : 0) | (rcode & 0xf),
+      rcode: rcodeName(rcode),
+      ...encodeSections(answers, authorities, additionals),
+      tcOverUdp: fault === "truncate-udp",
+    };
+  }
+
+  private prepareResolver(q: ParsedQuery, base: Omit<Prepared, "flags" | "rcode">, modeFlags: number): Prepared {
+    // The lab is not a recursive resolver for the Internet: other names are refused, never looked up.
+    if (!this.backend.inLab(q.name)) return { ...base, flags: modeFlags | RCODE.REFUSED, rcode: "REFUSED" };
+    const r = this.backend.resolve({ name: q.name, type: q.type });
+    const fault = r.fault?.kind;
+    const withFault = { ...base, fault };
+    if (fault === "timeout") return { ...withFault, flags: modeFlags, rcode: "NONE", noReply: true };
+    if (fault === "servfail") return { ...withFault, flags: modeFlags | RCODE.SERVFAIL, rcode: "SERVFAIL" };
+    // RFC 4035 §5.5: bogus data is not given to the client — SERVFAIL — unless it set CD (RFC 4035 §3.2.2), in which
+    // case it gets the data without AD and validates it itself.
+    if (r.status === "bogus" && !q.cd) return { ...withFault, flags: modeFlags | RCODE.SERVFAIL, rcode: "SERVFAIL" };
+    const rcode = rcodeNumber(r.rcode);
+    // RFC 4035 §3.2.3: AD only when every RRset in the answer and authority sections is authentic; RFC 6840 §5.7: and
+    // only when the query asked for it with DO or AD.
+    const ad = r.status === "secure" && (q.dnssecOk || q.ad) && (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN);
+    return {
+      ...withFault,
+      flags: modeFlags | (ad ? AD : 0) | (rcode & 0xf),
+      rcode: rcodeName(rcode),
+      ad,
+      ...encodeSections(keepDnssec(r.answers, q), keepDnssec(r.authorities, q), []),
+      tcOverUdp: fault === "truncate-udp",
+    };
+  }
+}
+
+/** RFC 4035 §3.1.1, §3.2.1: without DO, RRSIG/NSEC/NSEC3 records are left out unless they are what was asked for. */
+function keepDnssec(records: Answer[] | undefined, q: ParsedQuery): Answer[] {
+  if (!records) return [];
+  if (q.dnssecOk) return records;
+  return records.filter((rr) => !DNSSEC_TYPES.has(rr.type) || rr.type === q.type);
+}
+
+/** dns-packet encodes the records (no name compression); the 12-octet header it writes is cut off again. */
+function encodeSections(
+  answers: Answer[],
+  authorities: Answer[],
+  additionals: Answer[],
+): { sections: Buffer; an: number; ns: number; ar: number } {
+  const whole = dnsPacket.encode({
+    type: "response",
+    id: 0,
+    flags: 0,
+    questions: [],
+    answers,
+    authorities,
+    additionals,
+  });
+  return {
+    sections: Buffer.from(whole.subarray(12)),
+    an: answers.length,
+    ns: authorities.length,
+    ar: additionals.length,
+  };
+}
+
+/** Parses and answers in one go — for tests and tools that hold a message, not a socket. */
+export function answerOnce(backend: DnsBackend, msg: Buffer, transport: DnsTransport = "udp"): Buffer | null {
+  return new Responder(backend).answer(msg, transport, "127.0.0.1");
+}

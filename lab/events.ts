@@ -1,0 +1,252 @@
+// The event log: what every client did at every SMTP listener, in order. The grader (lab/grade.ts) turns these events
+// into verdicts, the HTTP API serves them (`since(seq)` for polling, `subscribe` for live push to the UI), and
+// `.lab/events.jsonl` keeps them across restarts — one JSON object per line, written with one write(2) per event, so a
+// crash loses at most the line being written (readers skip a cut last line; the next start terminates it).
+//
+// Every event carries `{ seq, time, kind, session, scenario, listener, client }`; the kinds and their extra fields are
+// fixed in docs/contracts.md ("lab/events.ts").
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** Why a connection ended, as the listener saw it. */
+export type CloseReason =
+  | "quit"
+  | "client-closed"
+  | "timeout"
+  | "error"
+  | "closed-after-handshake-without-command"
+  | "server-closed";
+
+/** Fields every SMTP event has besides seq and time. */
+export interface EventBase {
+  kind: string;
+  /** Connection id, unique per connection; all events of one connection share it. */
+  session: string;
+  scenario: string;
+  /** "<MX host> <address>:<port>" */
+  listener: string;
+  /** Client IP address. */
+  client: string;
+}
+
+export type SmtpEventInput =
+  | (EventBase & { kind: "connect"; clientPort?: number })
+  | (EventBase & { kind: "greeting"; code: number; greylisted: boolean; reply?: string })
+  | (EventBase & { kind: "ehlo"; name: string; verb?: "EHLO" | "HELO"; code?: number; starttlsOffered: boolean })
+  | (EventBase & { kind: "command"; command: string; code: number; reply?: string })
+  | (EventBase & { kind: "reply"; code: number; reply: string })
+  | (EventBase & {
+      kind: "tls";
+      version: string | null;
+      cipher: string | null;
+      sni: string | null;
+      clientCertificate: string | null;
+      clientCertificateError?: string | null;
+      serverCertificate?: { subject: string; sha256: string } | null;
+    })
+  | (EventBase & {
+      kind: "tls-error";
+      stage: "handshake" | "refused" | "aborted-by-server";
+      alert?: string | null;
+      alertNumber?: number | null;
+      error?: string | null;
+      sni?: string | null;
+      clientHello?: ClientHelloSummary | null;
+    })
+  | (EventBase & { kind: "rcpt"; recipient: string; code: number; run: string | null })
+  | (EventBase & {
+      kind: "message";
+      id: string;
+      size: number;
+      tls: boolean;
+      recipients: string[];
+      run: string | null;
+      path: string;
+      tlsVersion?: string | null;
+    })
+  | (EventBase & {
+      kind: "close";
+      reason: CloseReason;
+      error?: string | null;
+      starttlsUsed?: boolean;
+      commands?: number;
+      messages?: number;
+      bytesIn?: number;
+      bytesOut?: number;
+    });
+
+/** What a client offered in its TLS ClientHello (parsed by the listener before the handshake). */
+export interface ClientHelloSummary {
+  sni: string | null;
+  /** supported_versions (RFC 8446 §4.2.1), or the legacy_version when that extension is absent. */
+  versions: string[];
+}
+
+/** Anything else a component wants on the log (e.g. DNS queries); must still name its kind. */
+export interface OtherEventInput {
+  kind: string;
+  scenario?: string | null;
+  [field: string]: unknown;
+}
+
+export type EventInput = SmtpEventInput | OtherEventInput;
+export type LabEvent = EventInput & { seq: number; time: string };
+
+export interface EventFilter {
+  scenario?: string;
+  kind?: string;
+}
+
+export interface EventLogOptions {
+  /** events.jsonl; omit for a memory-only log (tests). */
+  path?: string;
+  /** How many events to keep in memory (oldest dropped first; the file keeps all). Default 500,000. */
+  maxInMemory?: number;
+  /** Read the existing file at start so `all()`/`since()` and seq numbers continue across restarts. Default true. */
+  loadExisting?: boolean;
+}
+
+export type EventListener = (event: LabEvent) => void;
+
+export class EventLog {
+  readonly path: string | undefined;
+  private readonly events: LabEvent[] = [];
+  private readonly listeners = new Set<EventListener>();
+  private readonly maxInMemory: number;
+  private fd: number | null = null;
+  private nextSeq = 1;
+
+  constructor(options: EventLogOptions = {}) {
+    this.path = options.path;
+    this.maxInMemory = options.maxInMemory ?? 500_000;
+    if (this.path) {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      if (options.loadExisting !== false && existsSync(this.path)) this.load(this.path);
+      this.fd = openSync(this.path, "a", 0o600);
+      // A line cut by a crash must not swallow the next event: terminate it first.
+      const size = fstatSync(this.fd).size;
+      if (size > 0 && !endsWithNewline(this.path, size)) writeSync(this.fd, "\n");
+    }
+  }
+
+  /** Adds an event: numbers and timestamps it, writes its line, keeps it in memory and pushes it to subscribers. */
+  append<E extends EventInput>(input: E): E & { seq: number; time: string } {
+    const event = { seq: this.nextSeq++, time: new Date().toISOString(), ...input } as E & {
+      seq: number;
+      time: string;
+    };
+    if (this.fd !== null) {
+      // One write(2) per line: the kernel has it once this returns, so a crash of this process loses nothing that
+      // was appended, and a crash in the middle of it loses at most this line.
+      writeSync(this.fd, `${JSON.stringify(event)}\n`);
+    }
+    this.events.push(event);
+    if (this.events.length > this.maxInMemory) this.events.splice(0, this.events.length - this.maxInMemory);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // a broken subscriber (a closed HTTP stream) must not stop the log
+      }
+    }
+    return event;
+  }
+
+  /** Events with seq > `seq`, optionally only of one scenario or kind. */
+  since(seq: number, filter: EventFilter = {}): LabEvent[] {
+    // seq numbers are increasing: binary search for the first one above `seq`
+    let lo = 0;
+    let hi = this.events.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.events[mid]!.seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.filter(this.events.slice(lo), filter);
+  }
+
+  /** Every event kept in memory, optionally filtered. */
+  all(filter: EventFilter = {}): LabEvent[] {
+    return this.filter(this.events.slice(), filter);
+  }
+
+  /** Events of one scenario. */
+  forScenario(scenario: string): LabEvent[] {
+    return this.all({ scenario });
+  }
+
+  /** The seq of the newest event (0 when empty). */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Live push: `listener` gets every event appended from now on. Returns the function that unsubscribes. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Records a DNS query seen by the lab's DNS server (`kind: "dns-query"`), for the UI and `danelab explain`. */
+  recordDnsQuery(query: object): void {
+    this.append({ kind: "dns-query", ...(query as Record<string, unknown>) });
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+  }
+
+  private filter(events: LabEvent[], filter: EventFilter): LabEvent[] {
+    if (filter.scenario === undefined && filter.kind === undefined) return events;
+    return events.filter(
+      (e) =>
+        (filter.scenario === undefined || e.scenario === filter.scenario) &&
+        (filter.kind === undefined || e.kind === filter.kind),
+    );
+  }
+
+  private load(path: string): void {
+    for (const event of readEventsFile(path)) {
+      if (typeof event.seq === "number" && event.seq >= this.nextSeq) this.nextSeq = event.seq + 1;
+      this.events.push(event);
+    }
+    if (this.events.length > this.maxInMemory) this.events.splice(0, this.events.length - this.maxInMemory);
+  }
+}
+
+/** Parses an events.jsonl file; a line cut by a crash (or any unparsable line) is skipped, the rest kept. */
+export function readEventsFile(path: string): LabEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return [];
+  }
+  const events: LabEvent[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const event = JSON.parse(line) as LabEvent;
+      if (event && typeof event === "object" && typeof event.kind === "string") events.push(event);
+    } catch {
+      // a line cut by a crash
+    }
+  }
+  return events;
+}
+
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x0a;
+  } finally {
+    closeSync(fd);
+  }
+}

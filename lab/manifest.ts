@@ -1,0 +1,96 @@
+// The manifest (`<state>/manifest.json`): the contract between a running lab and everything outside lab/ — clients/,
+// users' scripts, CI. Written on every start, replaced atomically (temporary file + rename), versioned: fields are
+// never renamed without bumping `version` (design README, "The manifest").
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Pki } from "../certs/index.js";
+import type { SignedTree } from "../zones/index.js";
+import { type LabPlan, tlsaPresentation } from "./catalogue/compile.js";
+import type { Expect } from "./catalogue/schema.js";
+
+export interface ManifestMx {
+  host: string;
+  preference: number;
+  addresses: string[];
+  port: number;
+}
+
+export interface ManifestScenario {
+  id: string;
+  title: string;
+  group: string;
+  expect: Expect;
+  domain: string;
+  recipient: string;
+  mx: ManifestMx[];
+  tlsa: string[];
+  teach: string;
+  rfc: string[];
+  known?: string;
+}
+
+export interface Manifest {
+  version: 1;
+  suffix: string;
+  generated: string;
+  dns: {
+    address: string;
+    port: number;
+    resolver: { kind: "unbound"; address: string; port: number } | null;
+    trustAnchors: { ds: string[]; dnskey: string[] };
+  };
+  http: { url: string } | null;
+  smtp: { port: number };
+  stateDir: string;
+  scenarios: ManifestScenario[];
+}
+
+export function buildManifest(
+  plan: LabPlan,
+  pki: Pki,
+  tree: SignedTree,
+  opts: {
+    stateDir: string;
+    httpUrl: string | null;
+    resolver: Manifest["dns"]["resolver"];
+  },
+): Manifest {
+  const { addresses } = plan;
+  return {
+    version: 1,
+    suffix: `${addresses.suffix}.`,
+    generated: new Date().toISOString(),
+    dns: {
+      address: addresses.dnsAddress,
+      port: addresses.dnsPort,
+      resolver: opts.resolver,
+      trustAnchors: tree.trustAnchors,
+    },
+    http: opts.httpUrl ? { url: opts.httpUrl } : null,
+    smtp: { port: addresses.smtpPort },
+    stateDir: opts.stateDir,
+    scenarios: plan.scenarios.map(({ scenario, domain, hosts }) => ({
+      id: scenario.id,
+      title: scenario.title,
+      group: scenario.group,
+      expect: scenario.expect,
+      domain: `${domain}.`,
+      recipient: `probe@${domain}`,
+      mx: hosts
+        .map((h) => ({ host: `${h.name}.`, preference: h.preference, addresses: [h.address], port: h.port }))
+        .sort((x, y) => x.preference - y.preference),
+      tlsa: hosts.flatMap((h) => h.tlsa.map((t) => tlsaPresentation(h.tlsaOwner, t, pki))),
+      teach: scenario.teach.trim(),
+      rfc: scenario.rfc,
+      ...(scenario.known ? { known: scenario.known.trim() } : {}),
+    })),
+  };
+}
+
+export function writeManifest(stateDir: string, manifest: Manifest): string {
+  const path = join(stateDir, "manifest.json");
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
+  renameSync(tmp, path);
+  return path;
+}

@@ -1,0 +1,245 @@
+// `startLab`: joins the catalogue, certs/, zones/, the DNS server, the SMTP listeners and the HTTP API into one running
+// lab, writes the manifest, and returns a handle to stop it. `danelab up` (what `npm run lab` runs) and programmatic
+// users (`import { startLab } from "danelab"`) both come through here.
+import { accessSync, chmodSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { buildPki, chainPem, type Pki } from "../certs/index.js";
+import { buildTree, type SignedTree } from "../zones/index.js";
+import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
+import { type LoadOptions, loadCatalogue, select } from "./catalogue/load.js";
+import { dnsQueryRecorder } from "./dns-log.js";
+import { startDnsServer } from "./dns/server.js";
+import { EventLog } from "./events.js";
+import { type ScenarioGrade, gradeRun } from "./grade.js";
+import { startHttpApi } from "./http/api.js";
+import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
+import { startUnbound } from "./resolver/unbound.js";
+import { GreylistAllowList } from "./smtp/greylist.js";
+import { startSmtpListener } from "./smtp/listener.js";
+import { MailStore } from "./smtp/store.js";
+
+export interface LabOptions extends LoadOptions {
+  /** State directory (keys, certificates, signed zones, manifest, events, mail). Default ".lab". */
+  stateDir?: string;
+  /** DNS suffix of every scenario zone, without the trailing dot. Default "lab.example" (RFC 2606). */
+  suffix?: string;
+  dnsAddress?: string;
+  dnsPort?: number;
+  smtpFirstAddress?: string;
+  smtpPort?: number;
+  httpAddress?: string;
+  /** 0 picks a free port; null turns the HTTP API off. */
+  httpPort?: number | null;
+  /** Also start a real validating resolver (Debian's unbound) with the lab's trust anchor. */
+  resolver?: "none" | "unbound";
+  resolverAddress?: string;
+  resolverPort?: number;
+  /** Progress lines ("building PKI…"); silent by default. */
+  log?: (line: string) => void;
+}
+
+export const DEFAULTS = {
+  stateDir: ".lab",
+  suffix: "lab.example",
+  dnsAddress: "127.0.53.1",
+  dnsPort: 53,
+  smtpFirstAddress: "127.0.25.1",
+  smtpPort: 25,
+  httpAddress: "127.0.0.1",
+  httpPort: 8025,
+  resolverAddress: "127.0.53.2",
+  resolverPort: 53,
+} as const;
+
+export interface Lab {
+  manifest: Manifest;
+  manifestPath: string;
+  events: EventLog;
+  store: MailStore;
+  allowList: GreylistAllowList;
+  plan: LabPlan;
+  pki: Pki;
+  tree: SignedTree;
+  /** Server-side verdicts per scenario, for one run (`run-<id>` local parts) or all traffic. */
+  report(run?: string): ScenarioGrade[];
+  stop(): Promise<void>;
+  timings: Record<string, number>;
+}
+
+/** The state directory is unusable (not creatable, not writable): one paragraph with the fix. */
+export class StateDirError extends Error {
+  constructor(dir: string, cause: string) {
+    super(
+      `danelab cannot use the state directory ${dir} (${cause}). It holds the lab's keys, certificates, zones, ` +
+        "manifest, event log and received mail, and must be a directory this user can write (it is created with mode " +
+        "0700). Fix its permissions, or choose another with --state-dir DIR.",
+    );
+    this.name = "StateDirError";
+  }
+}
+
+export function prepareStateDir(dir: string): string {
+  const abs = resolve(dir);
+  try {
+    mkdirSync(abs, { recursive: true, mode: 0o700 });
+    if (!statSync(abs).isDirectory()) throw new StateDirError(abs, "it exists and is not a directory");
+    accessSync(abs, constants.W_OK | constants.X_OK);
+    chmodSync(abs, 0o700);
+  } catch (err) {
+    if (err instanceof StateDirError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new StateDirError(abs, e.code === "EACCES" || e.code === "EPERM" ? "permission denied" : (e.code ?? e.message));
+  }
+  return abs;
+}
+
+export interface BuiltLab {
+  stateDir: string;
+  plan: LabPlan;
+  pki: Pki;
+  tree: SignedTree;
+  timings: Record<string, number>;
+}
+
+/** Everything but the sockets: catalogue → plan → PKI → signed zones (warm starts reuse keys and certificates). */
+export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
+  const o = { ...DEFAULTS, ...stripUndefined(options) };
+  const log = options.log ?? (() => {});
+  const timings: Record<string, number> = {};
+  const mark = (name: string, since: number) => {
+    timings[name] = Math.round(performance.now() - since);
+  };
+  const stateDir = prepareStateDir(o.stateDir);
+  let t = performance.now();
+  const all = loadCatalogue({ ...options, only: [], groups: [] });
+  const scenarios = select(all, options);
+  const plan = planLab(all, {
+    suffix: o.suffix.replace(/\.$/, "").toLowerCase(),
+    dnsAddress: o.dnsAddress,
+    dnsPort: o.dnsPort,
+    smtpFirstAddress: o.smtpFirstAddress,
+    smtpPort: o.smtpPort,
+  }, new Set(scenarios.map((s) => s.id)));
+  mark("catalogue", t);
+  log(`catalogue: ${scenarios.length} scenarios`);
+
+  t = performance.now();
+  const pki = await buildPki(plan.pki, { dir: join(stateDir, "pki") });
+  mark("pki", t);
+  log(`pki: ${plan.pki.certificates.length} certificates`);
+
+  t = performance.now();
+  const tree = await buildTree(zoneSpecs(plan, pki), { dir: join(stateDir, "dnssec") });
+  mark("zones", t);
+  log(`zones: ${tree.zones.length} signed zones`);
+  return { stateDir, plan, pki, tree, timings };
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const o = { ...DEFAULTS, resolver: "none" as const, ...stripUndefined(options) };
+  const t0 = performance.now();
+  const { stateDir, plan, pki, tree, timings } = await buildLab(options);
+  const mark = (name: string, since: number) => {
+    timings[name] = Math.round(performance.now() - since);
+  };
+  let t = performance.now();
+
+  const events = new EventLog({ path: join(stateDir, "events.jsonl") });
+  const store = new MailStore({ dir: join(stateDir, "mail") });
+  const allowList = new GreylistAllowList();
+  const closers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+    await events.close();
+  };
+
+  try {
+    const dns = await startDnsServer({
+      address: o.dnsAddress,
+      port: o.dnsPort,
+      tree,
+      onQuery: dnsQueryRecorder(events, plan.addresses.suffix, new Set(plan.scenarios.map((s) => s.scenario.id))),
+    });
+    closers.push(() => dns.close());
+    mark("dns", t);
+
+    t = performance.now();
+    const acceptDomains = [plan.addresses.suffix];
+    for (const sp of plan.scenarios) {
+      for (const h of sp.hosts) {
+        const credentials = (chain: string[]) => ({ key: pki.get(chain[0]!).keyPem, cert: chainPem(pki, chain) });
+        const listener = await startSmtpListener({
+          scenario: sp.scenario.id,
+          host: h.name,
+          address: h.address,
+          port: h.port,
+          credentials: [h.chain, ...h.extraChains].map(credentials),
+          sni: h.sni.map((s) => ({ names: s.names, credentials: [credentials(s.chain)] })),
+          starttls: h.smtp.starttls,
+          ...(h.smtp.greylist ? { greylist: h.smtp.greylist } : {}),
+          ...(h.smtp.tls ? { tls: h.smtp.tls } : {}),
+          acceptDomains,
+          allowList,
+          store,
+          events,
+        });
+        closers.push(() => listener.close());
+      }
+    }
+    mark("smtp", t);
+
+    let resolver: Manifest["dns"]["resolver"] = null;
+    if (o.resolver === "unbound") {
+      t = performance.now();
+      const unbound = await startUnbound({
+        dir: join(stateDir, "unbound"),
+        address: o.resolverAddress,
+        port: o.resolverPort,
+        labDns: { address: o.dnsAddress, port: o.dnsPort },
+        trustAnchors: tree.trustAnchors,
+      });
+      closers.push(() => unbound.close());
+      resolver = { kind: "unbound", address: o.resolverAddress, port: o.resolverPort };
+      mark("unbound", t);
+    }
+
+    let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver });
+    const report = (run?: string) => gradeRun(events.all(), manifest.scenarios, run ? { run } : {});
+    if (o.httpPort !== null) {
+      t = performance.now();
+      const http = await startHttpApi({
+        address: o.httpAddress,
+        port: o.httpPort,
+        manifest: () => manifest,
+        events,
+        store,
+        allowList,
+        grade: report,
+      });
+      closers.push(() => http.close());
+      manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver });
+      mark("http", t);
+    }
+    const manifestPath = writeManifest(stateDir, manifest);
+    writeExports(stateDir, tree);
+    timings["total"] = Math.round(performance.now() - t0);
+    return { manifest, manifestPath, events, store, allowList, plan, pki, tree, report, stop, timings };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Zone files and trust anchors next to the manifest, so dig/delv/unbound users find them without `danelab export`. */
+function writeExports(stateDir: string, tree: SignedTree): void {
+  const dir = join(stateDir, "zones");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const zone of tree.zones) {
+    writeFileSync(join(dir, `${zone.origin === "" ? "root" : zone.origin}.zone`), zone.toZoneFile());
+  }
+  writeFileSync(join(stateDir, "trust-anchors.txt"), `${[...tree.trustAnchors.ds, ...tree.trustAnchors.dnskey].join("\n")}\n`);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,195 @@
+// Shared by the lab/dns integration tests: run dig/delv/unbound without blocking the event loop (the DNS server under
+// test runs in this very process), and raw UDP/TCP exchanges for what dig cannot send.
+// Loopback addresses of the DNS tests: 127.0.11.0/24 (port 53 or high ports).
+import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { connect, type Socket } from "node:net";
+import dnsPacket from "dns-packet";
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+/** Runs `cmd args`; never throws on a non-zero exit. */
+export function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 20_000);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString("utf8");
+      const stderr = Buffer.concat(err).toString("utf8");
+      resolve({ code, stdout, stderr, output: stdout + stderr });
+    });
+  });
+}
+
+/** What the tests read off dig's output: status, header flags, record types per section, the raw text. */
+export interface DigResult {
+  status: string;
+  flags: string[];
+  /** Record types of the answer section, in order. */
+  answer: string[];
+  authority: string[];
+  /** Answer records as "name class type rdata" (TTL left out, since caches count it down), sorted. */
+  answerRecords: string[];
+  text: string;
+}
+
+export async function dig(server: string, port: number, args: string[]): Promise<DigResult> {
+  const r = await run("dig", [`@${server}`, "-p", String(port), "+time=2", "+tries=1", ...args]);
+  const text = r.output;
+  const status = /status: ([A-Z]+)/.exec(text)?.[1] ?? "NO-ANSWER";
+  const flags = (/;; flags: ([a-z ]*);/.exec(text)?.[1] ?? "").split(" ").filter(Boolean);
+  const lines = (title: string) => {
+    const m = new RegExp(`;; ${title} SECTION:\\n([\\s\\S]*?)(?:\\n\\n|$)`).exec(text);
+    return (m?.[1] ?? "")
+      .split("\n")
+      .filter((l) => l && !l.startsWith(";"))
+      .map((l) => l.split(/\s+/));
+  };
+  const types = (title: string) => lines(title).map((f) => f[3] ?? "");
+  const answerRecords = lines("ANSWER")
+    .map((f) => [f[0], ...f.slice(2)].join(" "))
+    .sort();
+  return { status, flags, answer: types("ANSWER"), authority: types("AUTHORITY"), answerRecords, text };
+}
+
+export function query(
+  name: string,
+  type: dnsPacket.RecordType,
+  o: { id?: number; rd?: boolean; do?: boolean; edns?: number | false } = {},
+): Buffer {
+  return dnsPacket.encode({
+    type: "query",
+    id: o.id ?? 4711,
+    flags: o.rd ? dnsPacket.RECURSION_DESIRED : 0,
+    questions: [{ type, name, class: "IN" }],
+    additionals:
+      o.edns === false
+        ? []
+        : [
+            {
+              type: "OPT",
+              name: ".",
+              udpPayloadSize: o.edns ?? 1232,
+              flags: o.do ? dnsPacket.DNSSEC_OK : 0,
+            } as dnsPacket.Answer,
+          ],
+  });
+}
+
+/** One UDP exchange; null when nothing came back within timeoutMs. */
+export function udpExchange(address: string, port: number, msg: Buffer, timeoutMs = 1000): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const socket = createSocket("udp4");
+    const done = (reply: Buffer | null) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(reply);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.on("message", (m) => done(m));
+    socket.on("error", () => done(null));
+    socket.send(msg, port, address);
+  });
+}
+
+/** A TCP connection that collects length-prefixed replies and notices when the server closes it. */
+export class TcpClient {
+  readonly socket: Socket;
+  readonly replies: Buffer[] = [];
+  closed = false;
+  private pending = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      this.pending = Buffer.concat([this.pending, chunk]);
+      while (this.pending.length >= 2 && this.pending.length >= 2 + this.pending.readUInt16BE(0)) {
+        const len = this.pending.readUInt16BE(0);
+        this.replies.push(this.pending.subarray(2, 2 + len));
+        this.pending = this.pending.subarray(2 + len);
+      }
+      this.wake();
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  static open(address: string, port: number): Promise<TcpClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host: address, port }, () => resolve(new TcpClient(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  static frame(msg: Buffer): Buffer {
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(msg.length);
+    return Buffer.concat([len, msg]);
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Resolves once `count` replies arrived or the connection closed, or after timeoutMs. */
+  async waitFor(count: number, timeoutMs = 2000): Promise<Buffer[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.replies.length < count && !this.closed && Date.now() < deadline) {
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+    return this.replies;
+  }
+
+  async waitClosed(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return this.closed;
+  }
+
+  end(): void {
+    this.socket.destroy();
+  }
+}
+
+/** RSS of this process in MiB. */
+export function rssMiB(): number {
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+/** BIND 9.18 `trust-anchors` syntax for delv -a, from ". 86400 IN DS <tag> <alg> <digest type> <hex>" lines. */
+export function delvAnchors(ds: string[]): string {
+  const lines = ds.map((line) => {
+    const f = line.trim().split(/\s+/);
+    const i = f.indexOf("DS");
+    return `  "${f[0]}" static-ds ${f[i + 1]} ${f[i + 2]} ${f[i + 3]} "${f.slice(i + 4).join("")}";`;
+  });
+  return `trust-anchors {\n${lines.join("\n")}\n};\n`;
+}

@@ -1,0 +1,167 @@
+// Authoritative answer selection (pure): what a name server holding every zone of the tree answers for one question.
+// The deepest zone holding the name answers (AA), except that DS is answered from the parent side of the cut
+// (RFC 4035 §3.1.4.1); a name below a cut in the answering zone gets a referral (RFC 1034 §4.3.2 step 3b) with the DS
+// or the NSEC proving there is none (RFC 4035 §3.1.4); CNAMEs are followed inside the zone (RFC 1034 §4.3.2 step 3a);
+// NXDOMAIN and NODATA carry the SOA (RFC 2308 §3) and, with DO, the NSEC proofs (RFC 4035 §3.1.3). RRSIGs go with
+// every RRset when the query set DO (RFC 4035 §3.1.1).
+import type { AuthoritativeAnswer, SignedTree, SignedZone, ZoneFault } from "./types.js";
+import { type Answer, dataOf, isInOrSelf, normalizeName, parentName } from "./wire.js";
+
+export interface AuthoritativeQuestion {
+  name: string;
+  type: string;
+  dnssecOk: boolean;
+  /**
+   * Answer as a server holding only this zone would (origin, "" = root) — how a resolver walking down from the root
+   * sees referrals. Default: the deepest zone holding the name, as the lab's server does.
+   */
+  from?: string | undefined;
+}
+
+/** RFC 1034 §4.3.2: CNAME chains inside one zone are followed at most this far (loop guard). */
+const MAX_CNAME_CHAIN = 8;
+
+/** The fault configured for a name/type anywhere in the tree ("*" or "ANY" in a fault matches every type). */
+export function faultFor(tree: SignedTree, name: string, type: string): ZoneFault | undefined {
+  for (const z of tree.zones) {
+    for (const f of z.faults) {
+      if (f.name === name && (f.type === type || f.type === "*" || f.type === "ANY")) return f;
+    }
+  }
+  return undefined;
+}
+
+/** The zone that answers: the deepest one holding the name; for DS at a zone apex, the parent (RFC 4035 §3.1.4.1). */
+export function answeringZone(tree: SignedTree, name: string, type: string): SignedZone | undefined {
+  const zone = tree.zoneFor(name);
+  if (zone && type === "DS" && name === zone.origin && zone.parent !== undefined) return tree.zone(zone.parent);
+  return zone;
+}
+
+function withSigs(zone: SignedZone, name: string, type: string, dnssecOk: boolean): Answer[] {
+  const rrset = zone.rrset(name, type);
+  return dnssecOk ? [...rrset, ...zone.signatures(name, type)] : rrset;
+}
+
+/** RFC 2308 §3: the SOA in a negative answer carries TTL = min(SOA TTL, SOA minimum). */
+function negativeSoa(zone: SignedZone, dnssecOk: boolean): Answer[] {
+  const soa = zone.rrset(zone.origin, "SOA").map((rr) => {
+    const min = dataOf<{ minimum?: number }>(rr).minimum ?? 0;
+    return { ...rr, ttl: Math.min((rr as { ttl?: number }).ttl ?? 0, min) } as Answer;
+  });
+  return dnssecOk ? [...soa, ...zone.signatures(zone.origin, "SOA")] : soa;
+}
+
+function nsecWithSigs(zone: SignedZone, nsec: Answer | undefined): Answer[] {
+  if (!nsec) return [];
+  return [nsec, ...zone.signatures(nsec.name, "NSEC")];
+}
+
+/** The longest ancestor of `name` (or name itself) that exists in the zone — RFC 4592 §3.3.1 closest encloser. */
+function closestEncloser(zone: SignedZone, name: string): string {
+  for (let n: string | undefined = name; n !== undefined; n = parentName(n)) {
+    if (zone.exists(n) || n === zone.origin) return n;
+  }
+  return zone.origin;
+}
+
+/** Glue and in-zone addresses for the NS names of a referral (RFC 1034 §4.3.2 step 3b). */
+function addressesFor(zone: SignedZone, nsNames: string[]): Answer[] {
+  return nsNames.flatMap((n) => [...zone.rrset(n, "A"), ...zone.rrset(n, "AAAA")]);
+}
+
+export function answerAuthoritative(tree: SignedTree, q: AuthoritativeQuestion): AuthoritativeAnswer {
+  const name = normalizeName(q.name);
+  const type = q.type.toUpperCase();
+  const fault = faultFor(tree, name, type);
+  const from = q.from === undefined ? undefined : tree.zone(q.from);
+  const zone = from && isInOrSelf(name, from.origin) ? from : answeringZone(tree, name, type);
+  const base = { answers: [] as Answer[], authorities: [] as Answer[], additionals: [] as Answer[] };
+  const result = (a: Omit<AuthoritativeAnswer, "fault">): AuthoritativeAnswer => (fault ? { ...a, fault } : a);
+  // RFC 1035 §4.1.1 / RFC 2136: a server that holds no zone for the name refuses.
+  if (!zone) return result({ rcode: "REFUSED", aa: false, ...base });
+  return result(answerFromZone(zone, name, type, q.dnssecOk));
+}
+
+function answerFromZone(
+  zone: SignedZone,
+  qname: string,
+  type: string,
+  dnssecOk: boolean,
+): Omit<AuthoritativeAnswer, "fault"> {
+  const answers: Answer[] = [];
+  let name = qname;
+  for (let hop = 0; hop <= MAX_CNAME_CHAIN; hop++) {
+    const cut = zone.cutFor(name);
+    // RFC 4035 §3.1.4.1: DS at the cut is the parent's own data; anything else at or below a cut is a referral.
+    if (cut !== undefined && !(type === "DS" && name === cut)) {
+      if (answers.length > 0) return { rcode: "NOERROR", aa: true, answers, authorities: [], additionals: [] };
+      return referral(zone, cut, dnssecOk);
+    }
+    const types = zone.typesAt(name);
+    if (types.length > 0) {
+      if (type === "ANY") {
+        for (const t of types) answers.push(...withSigs(zone, name, t, dnssecOk));
+        return { rcode: "NOERROR", aa: true, answers, authorities: [], additionals: [] };
+      }
+      if (type === "RRSIG") {
+        for (const t of types) answers.push(...zone.signatures(name, t));
+      } else if (types.includes(type)) {
+        answers.push(...withSigs(zone, name, type, dnssecOk));
+      }
+      if (answers.length > 0 && (type === "RRSIG" || types.includes(type))) {
+        return { rcode: "NOERROR", aa: true, answers, authorities: [], additionals: [] };
+      }
+      if (types.includes("CNAME") && type !== "CNAME") {
+        answers.push(...withSigs(zone, name, "CNAME", dnssecOk));
+        const target = dataOf<string>(zone.rrset(name, "CNAME")[0]!);
+        // RFC 1034 §4.3.2 step 3a: restart with the target while it is in this zone; otherwise the resolver chases.
+        if (!isInOrSelf(target, zone.origin) || target === qname) {
+          return { rcode: "NOERROR", aa: true, answers, authorities: [], additionals: [] };
+        }
+        name = target;
+        continue;
+      }
+      // NODATA (RFC 2308 §2.2): SOA; RFC 4035 §3.1.3.1: the NSEC of the name, whose bitmap lacks the type.
+      const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nsecWithSigs(zone, zone.rrset(name, "NSEC")[0]) : [])];
+      return { rcode: "NOERROR", aa: true, answers, authorities, additionals: [] };
+    }
+    if (zone.exists(name)) {
+      // An empty non-terminal: NODATA, proved by the NSEC that covers the name (RFC 4035 §3.1.3.2 / RFC 5155 §7.2.3
+      // for the NSEC3 analogue); the next name in that NSEC is a descendant of the qname.
+      const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nsecWithSigs(zone, zone.nsecFor(name)) : [])];
+      return { rcode: "NOERROR", aa: true, answers, authorities, additionals: [] };
+    }
+    // NXDOMAIN (RFC 4035 §3.1.3.2): an NSEC covering the name and one covering the wildcard at the closest encloser.
+    const authorities = negativeSoa(zone, dnssecOk);
+    if (dnssecOk) {
+      const covering = zone.nsecFor(name);
+      const wildcard = zone.nsecFor(`*.${closestEncloser(zone, name)}`.replace(/\.$/, ""));
+      authorities.push(...nsecWithSigs(zone, covering));
+      if (wildcard && wildcard.name !== covering?.name) authorities.push(...nsecWithSigs(zone, wildcard));
+    }
+    // RFC 6604 §3: the rcode reflects the last name of a CNAME chain.
+    return { rcode: "NXDOMAIN", aa: true, answers, authorities, additionals: [] };
+  }
+  return { rcode: "NOERROR", aa: true, answers, authorities: [], additionals: [] };
+}
+
+/**
+ * RFC 1034 §4.3.2 step 3b + RFC 4035 §3.1.4: a referral is not authoritative (AA=0): the child's NS RRset in the
+ * authority section, with DO the signed DS RRset or — for an unsigned child — the signed NSEC at the cut whose bitmap
+ * shows NS without DS; glue in the additional section.
+ */
+function referral(zone: SignedZone, cut: string, dnssecOk: boolean): Omit<AuthoritativeAnswer, "fault"> {
+  const ns = zone.rrset(cut, "NS");
+  const authorities: Answer[] = [...ns];
+  if (dnssecOk) {
+    const ds = zone.rrset(cut, "DS");
+    if (ds.length > 0) authorities.push(...ds, ...zone.signatures(cut, "DS"));
+    else authorities.push(...nsecWithSigs(zone, zone.rrset(cut, "NSEC")[0]));
+  }
+  const additionals = addressesFor(
+    zone,
+    ns.map((r) => dataOf<string>(r)),
+  );
+  return { rcode: "NOERROR", aa: false, answers: [], authorities, additionals };
+}
