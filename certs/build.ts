@@ -27,7 +27,6 @@ import {
   type PkiIndex,
   readIndex,
   readOptional,
-  removeStale,
   writeAtomic,
   writeIndex,
 } from "./store.js";
@@ -71,7 +70,7 @@ export async function buildPki(profile: PkiProfile, opts: BuildOptions): Promise
 
   // Keys: start every generation at once so they share the thread pool. The pool runs jobs first come, first served,
   // so queue the cheap ECDSA/Ed25519 keys first (issuers can sign early) and then RSA largest first: an RSA-4096 key
-  // takes ten times an RSA-2048 one, and starting it last would leave one core busy alone at the end.
+  // takes several times an RSA-2048 one, and starting it last would leave one core busy alone at the end.
   const keys = new Map<string, Promise<KeyMaterial>>();
   for (const cert of [...certs].sort((a, b) => keyCost(a.key) - keyCost(b.key))) {
     keys.set(
@@ -165,16 +164,17 @@ export async function buildPki(profile: PkiProfile, opts: BuildOptions): Promise
   const results = await Promise.all(certs.map((c) => build(c.name)));
   const issued = new Map(results.map((r) => [r.issued.name, r.issued]));
 
-  // Index order follows the profile, so an unchanged profile rewrites nothing.
+  // Index order follows the profile, so an unchanged profile rewrites nothing. Entries of certificates this profile
+  // does not mention are kept, files included: a lab started with a subset of its scenarios and then with all of
+  // them stays warm.
   const ordered: PkiIndex = { version: index.version, keys: {}, certs: {} };
   for (const c of profile.certificates) {
     ordered.keys[c.name] = index.keys[c.name]!;
     ordered.certs[c.name] = index.certs[c.name]!;
   }
-  if (JSON.stringify(ordered) !== JSON.stringify(old)) {
-    await removeStale(dir, old, new Set(issued.keys()));
-    await writeIndex(dir, ordered);
-  }
+  for (const [name, entry] of Object.entries(old.keys)) if (!issued.has(name)) ordered.keys[name] = entry;
+  for (const [name, entry] of Object.entries(old.certs)) if (!issued.has(name)) ordered.certs[name] = entry;
+  if (JSON.stringify(ordered) !== JSON.stringify(old)) await writeIndex(dir, ordered);
 
   const names = profile.certificates.map((c) => c.name);
   return {

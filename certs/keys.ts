@@ -3,8 +3,8 @@
 // Signatures use SHA-256 with the signer's key type: RSA PKCS#1 v1.5 (RFC 4055), ECDSA (RFC 5758), Ed25519 (RFC 8410).
 //
 // RSA keys are assembled from two primes made by crypto.generatePrime (RFC 8017 §3.1/§3.2: n = p·q, e = 65537,
-// d = e⁻¹ mod lcm(p−1, q−1), CRT values dP, dQ, qInv) instead of generateKeyPair("rsa"): OpenSSL 3.0's RSA key
-// generation (SP 800-56B, auxiliary primes) costs about twice the CPU of two plain probable primes — measured here
+// d = e⁻¹ mod lcm(p−1, q−1), CRT values dP, dQ, qInv) instead of generateKeyPair("rsa"): with the OpenSSL 3.0 that
+// Node 20 bundles, RSA key generation costs about twice the CPU of two plain probable primes — measured here
 // 184 vs 88 ms for RSA-2048, 1392 vs 532 ms for RSA-4096 — and key generation is nearly all of a cold lab start.
 // These are throw-away lab keys; what matters is that they are valid, which the tests check with `openssl pkey -check`.
 // Set RSA_FROM_PRIMES = false to use OpenSSL's own RSA key generation.

@@ -9,7 +9,7 @@
 // records a SHA-256 of each file; a file edited or replaced by hand no longer matches and is regenerated.
 
 import { readFileSync } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { KeyType } from "./types.js";
 
@@ -51,8 +51,16 @@ export function certPath(dir: string, name: string): string {
 
 /** Creates the PKI directory with mode 0700 (and tightens it if it already existed). */
 export async function ensureDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+  } catch (err) {
+    throw new Error(
+      `Cannot use ${dir} as the PKI directory (${(err as Error).message}). ` +
+        "Fix its permissions or ownership, or choose another state directory.",
+      { cause: err },
+    );
+  }
 }
 
 export async function readIndex(dir: string): Promise<PkiIndex> {
@@ -89,14 +97,4 @@ export async function writeAtomic(path: string, content: string, mode: number): 
   await writeFile(tmp, content, { mode });
   await chmod(tmp, mode); // the umask may have cleared bits we asked for; never left wider than `mode`
   await rename(tmp, path);
-}
-
-/** Removes the files of certificates that left the profile (only files this index created). */
-export async function removeStale(dir: string, old: PkiIndex, keep: Set<string>): Promise<void> {
-  const names = new Set([...Object.keys(old.keys), ...Object.keys(old.certs)]);
-  await Promise.all(
-    [...names]
-      .filter((n) => !keep.has(n))
-      .flatMap((n) => [rm(keyPath(dir, n), { force: true }), rm(certPath(dir, n), { force: true })]),
-  );
 }

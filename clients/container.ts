@@ -104,9 +104,13 @@ export function checkImage(image: string): void {
 
 /** Removes containers that earlier runs left behind (no Ryuk here). Only testcontainers-labelled danelab ones. */
 export function removeStaleContainers(): number {
-  const r = spawnSync("docker", ["ps", "-aq", "--filter", "label=org.testcontainers=true", "--filter", "label=org.danelab.client"], {
-    encoding: "utf8",
-  });
+  const r = spawnSync(
+    "docker",
+    ["ps", "-aq", "--filter", "label=org.testcontainers=true", "--filter", "label=org.danelab.client"],
+    {
+      encoding: "utf8",
+    },
+  );
   const ids = (r.stdout ?? "").split("\n").filter(Boolean);
   if (ids.length > 0) spawnSync("docker", ["rm", "-f", ...ids], { encoding: "utf8" });
   return ids.length;
@@ -128,7 +132,9 @@ export async function startClientContainer(spec: ClientContainerSpec): Promise<C
       .withLabels({ "org.danelab.client": spec.label })
       .withCommand(spec.command)
       .withBindMounts([{ source: resolvPath, target: "/etc/resolv.conf", mode: "ro" }])
-      .withCopyContentToContainer(spec.files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })))
+      .withCopyContentToContainer(
+        spec.files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })),
+      )
       .withWaitStrategy(Wait.forSuccessfulCommand(spec.readyCommand))
       .withStartupTimeout(spec.startupTimeoutMs ?? 30_000)
       .start();

@@ -32,7 +32,9 @@ describe("parseEximLog", () => {
     const o = tryLog.get(`${run}@dane-bad.clients.example`)!;
     expect(o.status).toBe("deferred");
     expect(o.attempts).toBe(4);
-    expect(o.error).toBe("TLS session: (certificate verification failed): Verification failed. The certificate differs.");
+    expect(o.error).toBe(
+      "TLS session: (certificate verification failed): Verification failed. The certificate differs.",
+    );
   });
 
   it("counts the greylisted attempts before the DANE delivery and remembers why they failed", () => {
@@ -71,5 +73,49 @@ describe("parseEximLog", () => {
     });
     expect(all.get("run-1@plain.lab.example")).toMatchObject({ status: "delivered", security: "cleartext" });
     expect([...parseEximLog(log, ["RUN-1@plain.lab.example"]).keys()]).toEqual(["run-1@plain.lab.example"]);
+  });
+
+  describe("against the real lab (fixtures/lab-exim-*.mainlog, Debian's Exim 4.96 + GnuTLS 3.7.9)", () => {
+    const lab = parseEximLog(fixture("lab-exim-try.mainlog"));
+    const strict = parseEximLog(fixture("lab-exim-strict.mainlog"));
+    const r = (s: string, mode = "try") => `run-20261129t055006-exim-${mode}@${s}.lab.example`;
+
+    it("Debian bug #1075900: the key-usage deferral, in GnuTLS's own words", () => {
+      expect(lab.get(r("seed-mx06-ku"))).toMatchObject({
+        status: "deferred",
+        attempts: 4,
+        error: "TLS session: (gnutls_handshake): Key usage violation in certificate has been detected.",
+      });
+    });
+
+    it("GnuTLS libdane accepts the forged chain: delivered with CV=dane", () => {
+      expect(lab.get(r("ta-forged-chain"))).toMatchObject({ status: "delivered", security: "dane", attempts: 1 });
+    });
+
+    it("reads the original-case recipient Exim logs in <…> and matches it case-insensitively", () => {
+      const mixed = parseEximLog(fixture("lab-exim-try.mainlog"), [
+        "run-20261129T055006-exim-try@ta-baseline.lab.example",
+      ]);
+      expect([...mixed.values()].map((o) => [o.status, o.security])).toEqual([["delivered", "dane"]]);
+    });
+
+    it("DNS failures defer at the router or the transport", () => {
+      expect(lab.get(r("mx-bogus"))).toMatchObject({ status: "deferred", error: "host lookup did not complete" });
+      expect(lab.get(r("tlsa-timeout"))).toMatchObject({ status: "deferred", error: "DANE error: tlsa lookup DEFER" });
+      expect(lab.get(r("tls-abort"))?.error).toBe(
+        "TLS session: (gnutls_handshake): The TLS connection was non-properly terminated.",
+      );
+    });
+
+    it("unusable TLSA records: TLS without authentication (CV=no)", () => {
+      expect(lab.get(r("all-unusable"))).toMatchObject({ status: "delivered", security: "tls-unverified" });
+    });
+
+    it("hosts_require_dane bounces a secure TLSA denial, without the DT= field in the error", () => {
+      expect(strict.get(r("tlsa-nxdomain", "strict"))).toMatchObject({
+        status: "bounced",
+        error: "DANE error: tlsa lookup FAIL",
+      });
+    });
   });
 });

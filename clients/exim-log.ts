@@ -10,7 +10,8 @@
 import type { ClientOutcome, DeliverySecurity } from "./outcome.js";
 
 // "2026-11-29 05:30:02 1t3XYZ-000123-AB => ..." — optional [pid] after the time (log_selector +pid).
-const LINE = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: [+-]\d{4})?(?: \[\d+\])? ([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (.*)$/;
+const LINE =
+  /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: [+-]\d{4})?(?: \[\d+\])? ([0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (.*)$/;
 
 interface MessageState {
   recipient?: string;
@@ -36,7 +37,8 @@ function field(rest: string, name: string): string | undefined {
  */
 function errorText(afterAddress: string): string {
   const i = afterAddress.indexOf(": ");
-  return (i >= 0 ? afterAddress.slice(i + 2) : afterAddress).trim();
+  // log_selector +deliver_time appends " DT=<time>" to failure lines.
+  return (i >= 0 ? afterAddress.slice(i + 2) : afterAddress).replace(/\s+DT=\S+\s*$/, "").trim();
 }
 
 function security(rest: string): { security: DeliverySecurity; tls?: string } {

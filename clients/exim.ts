@@ -13,7 +13,7 @@
 // DNSSEC, and resolv.conf carries `options trust-ad` (clients/container.ts) so glibc passes the AD bit on.
 import { join } from "node:path";
 import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "./container.js";
-import { type MtaDriver, type DriverOptions, SENDER_DOMAIN, testMessage } from "./driver.js";
+import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, testMessage } from "./driver.js";
 import { parseEximLog } from "./exim-log.js";
 import type { ClientOutcome } from "./outcome.js";
 
@@ -123,7 +123,8 @@ export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
     },
     async submit(recipients) {
       const r = await need().sh(`SENDER=sender@${SENDER_DOMAIN}; ${SUBMIT}`, ...recipients);
-      if (r.exitCode !== 0 && r.stderr.trim()) options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
+      if (r.exitCode !== 0 && r.stderr.trim())
+        options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
     },
     async retry() {
       const r = await need().sh(RETRY);

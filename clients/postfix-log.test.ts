@@ -60,4 +60,40 @@ describe("parsePostfixLog", () => {
     expect(o.get("run-2@slow.lab.example")).toMatchObject({ status: "deferred" });
     expect(o.get("run-2@slow.lab.example")?.host).toBeUndefined();
   });
+
+  describe("against the real lab (fixtures/lab-postfix.maillog, Debian's Postfix 3.7.11 + OpenSSL 3.0)", () => {
+    const lab = parsePostfixLog(readFileSync(join(import.meta.dirname, "fixtures", "lab-postfix.maillog"), "utf8"));
+    const r = (s: string) => `run-20261129t054827-postfix@${s}.lab.example`;
+
+    it("OpenSSL does not check keyUsage: Postfix delivers the seed's server with DANE", () => {
+      expect(lab.get(r("seed-mx06-ku"))).toMatchObject({ status: "delivered", security: "dane", attempts: 1 });
+    });
+
+    it("an EKU of clientAuth only: Postfix refuses, saying why", () => {
+      const o = lab.get(r("eku-client-only"))!;
+      expect(o.status).toBe("deferred");
+      expect(o.error).toMatch(/^Server certificate not verified \| .*not designated for use as a server certificate/);
+    });
+
+    it("DNS trouble: TLSA lookup errors and bogus MX data defer", () => {
+      expect(lab.get(r("tlsa-timeout"))).toMatchObject({
+        status: "deferred",
+        error: expect.stringMatching(/^TLSA lookup error for mx\.tlsa-timeout\.lab\.example:25/),
+      });
+      expect(lab.get(r("mx-bogus"))?.error).toMatch(/^Host or domain name not found/);
+      expect(lab.get(r("tls-abort"))?.error).toMatch(/^Cannot start TLS: handshake failure/);
+    });
+
+    it("RCPT greylisting: one deferral, then a Verified delivery", () => {
+      expect(lab.get(r("greylist-rcpt"))).toMatchObject({ status: "delivered", security: "dane", attempts: 2 });
+    });
+
+    it("MX preference: delivered at mx1 over unauthenticated TLS (no TLSA there)", () => {
+      expect(lab.get(r("mx-preference"))).toMatchObject({
+        status: "delivered",
+        security: "tls-unverified",
+        host: "mx1.mx-preference.lab.example [127.0.14.140]",
+      });
+    });
+  });
 });

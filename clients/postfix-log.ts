@@ -11,7 +11,8 @@ import type { ClientOutcome, DeliverySecurity } from "./outcome.js";
 
 const LINE = /\bpostfix(?:\/[\w-]+)*\/([\w-]+)\[(\d+)\]: (.*)$/;
 const TLS = /^(Verified|Trusted|Untrusted|Anonymous) TLS connection established to ([^:\s]+)(?::\d+)?: (.*)$/;
-const STATUS = /^([0-9A-Za-z]+): to=<([^>]*)>(?:, orig_to=<[^>]*>)?, relay=([^,]+),.* status=(sent|deferred|bounced|expired) \((.*)\)$/;
+const STATUS =
+  /^([0-9A-Za-z]+): to=<([^>]*)>(?:, orig_to=<[^>]*>)?, relay=([^,]+),.* status=(sent|deferred|bounced|expired) \((.*)\)$/;
 
 const TRUST: Record<string, DeliverySecurity> = {
   Verified: "dane",

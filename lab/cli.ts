@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { CatalogueError, loadCatalogue } from "./catalogue/load.js";
 import { PlanError } from "./catalogue/compile.js";
+import { CatalogueError, loadCatalogue } from "./catalogue/load.js";
 import { explainScenario } from "./explain.js";
 import { exportLab } from "./export.js";
 import { gradeRun } from "./grade.js";
@@ -15,8 +15,9 @@ import type { Manifest } from "./manifest.js";
 import { exitCodeFor, formatReport } from "./report.js";
 import { DEFAULTS, type LabOptions, prepareStateDir, startLab } from "./up.js";
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string })
-  .version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 const port = (value: string) => {
   const n = Number(value);
@@ -58,8 +59,18 @@ catalogueOptions(
 )
   .option("--dns-address <ip>", "address of the lab's DNS (UDP+TCP)", ipv4Loopback, DEFAULTS.dnsAddress)
   .option("--dns-port <port>", "port of the lab's DNS", port, DEFAULTS.dnsPort)
-  .option("--smtp-address <ip>", "first SMTP listener address; each MX host gets the next one", ipv4Loopback, DEFAULTS.smtpFirstAddress)
-  .option("--smtp-port <port>", "port of every SMTP listener (MX records cannot name a port: clients use 25)", port, DEFAULTS.smtpPort)
+  .option(
+    "--smtp-address <ip>",
+    "first SMTP listener address; each MX host gets the next one",
+    ipv4Loopback,
+    DEFAULTS.smtpFirstAddress,
+  )
+  .option(
+    "--smtp-port <port>",
+    "port of every SMTP listener (MX records cannot name a port: clients use 25)",
+    port,
+    DEFAULTS.smtpPort,
+  )
   .option("--http-address <ip>", "address of the HTTP API", ipv4Loopback, DEFAULTS.httpAddress)
   .option("--http-port <port>", "port of the HTTP API", port, DEFAULTS.httpPort)
   .option("--no-http", "do not start the HTTP API")
@@ -116,13 +127,15 @@ program
   .command("report")
   .description("grade what clients did, per scenario, from the lab's event log (works while the lab runs or after)")
   .option("--run <id>", "only the run whose recipients were run-<id>@…")
-  .addOption(new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"))
+  .addOption(
+    new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"),
+  )
   .option("--state-dir <dir>", "the lab's state directory", DEFAULTS.stateDir)
   .action((opts) => {
     const manifest = readManifest(opts.stateDir);
     const events = readEvents(join(opts.stateDir, "events.jsonl"));
-    const grades = gradeRun(events, manifest.scenarios, opts.run ? { run: opts.run } : {});
-    console.log(formatReport(grades, opts.format));
+    const grades = gradeRun(events, manifest.scenarios, { now: new Date(), ...(opts.run ? { run: opts.run } : {}) });
+    console.log(formatReport(grades, opts.format, opts.run ? { run: opts.run } : {}));
     process.exitCode = exitCodeFor(grades);
   });
 
@@ -155,18 +168,32 @@ catalogueOptions(program.command("scenarios"))
 
 program
   .command("check")
-  .description("run real MTAs (Exim/GnuTLS, Postfix/OpenSSL) in containers against a running lab: scenario × client matrix")
+  .description(
+    "run real MTAs (Exim/GnuTLS, Postfix/OpenSSL) in containers against a running lab: scenario × client matrix",
+  )
   .option("--client <names>", "clients to run", list, ["exim", "postfix"])
-  .addOption(new Option("--mode <mode>", "trust mode: the lab's resolver mode or a real unbound").choices(["resolver", "unbound"]).default("resolver"))
+  .addOption(
+    new Option("--mode <mode>", "trust mode: the lab's resolver mode or a real unbound")
+      .choices(["resolver", "unbound"])
+      .default("resolver"),
+  )
   .option("--only <ids>", "only these scenarios", list)
-  .addOption(new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"))
+  .addOption(
+    new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"),
+  )
   .option("--state-dir <dir>", "the lab's state directory (its manifest.json is read)", DEFAULTS.stateDir)
   .action(async (opts) => {
     const { runCheckCommand } = await import("../clients/check.js");
     process.exitCode = await runCheckCommand(opts);
   });
 
-function catalogueFrom(opts: { scenarios?: string; only?: string[]; group?: string[]; stateDir: string; suffix: string }) {
+function catalogueFrom(opts: {
+  scenarios?: string;
+  only?: string[];
+  group?: string[];
+  stateDir: string;
+  suffix: string;
+}) {
   return {
     stateDir: opts.stateDir,
     suffix: opts.suffix,

@@ -90,7 +90,21 @@ export interface OtherEventInput {
 }
 
 export type EventInput = SmtpEventInput | OtherEventInput;
-export type LabEvent = EventInput & { seq: number; time: string };
+
+/**
+ * An event as stored and served: seq (1, 2, … across restarts), time (ISO 8601), kind, and the fields of its kind
+ * (see SmtpEventInput). Loosely typed so that readers of older or newer logs never break; narrow with `kind`.
+ */
+export interface LabEvent {
+  seq: number;
+  time: string;
+  kind: string;
+  session?: string;
+  scenario?: string | null;
+  listener?: string;
+  client?: string;
+  [field: string]: unknown;
+}
 
 export interface EventFilter {
   scenario?: string;
@@ -130,11 +144,8 @@ export class EventLog {
   }
 
   /** Adds an event: numbers and timestamps it, writes its line, keeps it in memory and pushes it to subscribers. */
-  append<E extends EventInput>(input: E): E & { seq: number; time: string } {
-    const event = { seq: this.nextSeq++, time: new Date().toISOString(), ...input } as E & {
-      seq: number;
-      time: string;
-    };
+  append<E extends EventInput>(input: E): E & LabEvent {
+    const event = { seq: this.nextSeq++, time: new Date().toISOString(), ...input } as E & LabEvent;
     if (this.fd !== null) {
       // One write(2) per line: the kernel has it once this returns, so a crash of this process loses nothing that
       // was appended, and a crash in the middle of it loses at most this line.

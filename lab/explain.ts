@@ -16,9 +16,12 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
   out.push(indent(s.teach.trim()), "");
   if (s.rfc.length) out.push(`RFCs: ${s.rfc.join("; ")}`);
   if (s.known) out.push(`Known behaviour of real MTAs: ${s.known.trim()}`);
-  out.push("", `DNS (zone ${sp.domain}., ${s.dns.signed ? "signed" : "UNSIGNED (insecure delegation)"}${
-    s.dns.ds === "wrong" ? ", parent publishes a WRONG DS" : ""
-  })`);
+  out.push(
+    "",
+    `DNS (zone ${sp.domain}., ${s.dns.signed ? "signed" : "UNSIGNED (insecure delegation)"}${
+      s.dns.ds === "wrong" ? ", parent publishes a WRONG DS" : ""
+    })`,
+  );
   const zones = built.tree.zones.filter((z) => z.origin === sp.domain || z.origin.endsWith(`.${sp.domain}`));
   for (const zone of zones) {
     const lines = zone
@@ -30,12 +33,20 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
   for (const f of s.dns.faults) out.push(`  FAULT: ${f.kind} on ${f.name} ${f.type}`);
 
   for (const h of sp.hosts) {
-    out.push("", `MX host ${h.name} (preference ${h.preference}) — SMTP listener ${h.address}:${h.port}, STARTTLS ${h.smtp.starttls}`);
-    if (h.smtp.greylist?.connections) out.push(`  greylisting: the first ${h.smtp.greylist.connections} connections get 421`);
-    if (h.smtp.greylist?.rcptSeconds) out.push(`  greylisting: 451 4.7.1 on each first RCPT for ${h.smtp.greylist.rcptSeconds} s`);
+    out.push(
+      "",
+      `MX host ${h.name} (preference ${h.preference}) — SMTP listener ${h.address}:${h.port}, STARTTLS ${h.smtp.starttls}`,
+    );
+    if (h.smtp.greylist?.connections)
+      out.push(`  greylisting: the first ${h.smtp.greylist.connections} connections get 421`);
+    if (h.smtp.greylist?.rcptSeconds)
+      out.push(`  greylisting: 451 4.7.1 on each first RCPT for ${h.smtp.greylist.rcptSeconds} s`);
     if (h.smtp.tls) out.push(`  TLS: ${JSON.stringify(h.smtp.tls)}`);
     const tlsa = h.tlsa.map((t) => ({ spec: t, rdata: tlsaRdata(t, built.pki) }));
-    const chains = [{ label: "presented chain", chain: h.chain }, ...h.extraChains.map((c) => ({ label: "also held", chain: c }))];
+    const chains = [
+      { label: "presented chain", chain: h.chain },
+      ...h.extraChains.map((c) => ({ label: "also held", chain: c })),
+    ];
     for (const sni of h.sni) chains.push({ label: `for SNI ${sni.names.join(",")}`, chain: sni.chain });
     for (const { label, chain } of chains) {
       out.push(`  ${label}:`);
@@ -54,15 +65,18 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
           `        keyUsage: ${d.keyUsage ? `${d.keyUsage.usages.join(", ")}${d.keyUsage.critical ? " (critical)" : ""}` : "(none)"}; extKeyUsage: ${d.extKeyUsage?.join(", ") ?? "(none)"}`,
         );
         out.push(`        valid ${d.notBefore} → ${d.notAfter}${d.ca ? "; CA" : ""}`);
-        for (const m of matches) out.push(`        ◀ matched by TLSA ${m.rdata.usage} ${m.rdata.selector} ${m.rdata.matching}`);
+        for (const m of matches)
+          out.push(`        ◀ matched by TLSA ${m.rdata.usage} ${m.rdata.selector} ${m.rdata.matching}`);
       });
     }
     out.push("", "  Look at it by hand:");
-    const rrdata = tlsa.map(({ rdata }) => `-dane_tlsa_rrdata "${rdata.usage} ${rdata.selector} ${rdata.matching} ${rdata.hex}"`);
+    const rrdata = tlsa.map(
+      ({ rdata }) => `-dane_tlsa_rrdata "${rdata.usage} ${rdata.selector} ${rdata.matching} ${rdata.hex}"`,
+    );
     out.push(
       `    dig +dnssec @${dnsAddress} MX ${sp.domain}.`,
       `    dig +dnssec @${dnsAddress} TLSA ${h.tlsaOwner}.`,
-      `    delv @${dnsAddress} -a ${built.stateDir}/trust-anchors.txt TLSA ${h.tlsaOwner}.   (after 'danelab up')`,
+      `    delv @${dnsAddress} -a ${built.stateDir}/trust-anchors.conf TLSA ${h.tlsaOwner}.   (after 'danelab up')`,
       `    echo QUIT | openssl s_client -starttls smtp -connect ${h.address}:${h.port} -servername ${h.addressName} \\`,
       `      -dane_tlsa_domain ${h.addressName} ${rrdata.join(" \\\n      ")}`,
       `    gnutls-cli --starttls-proto=smtp --port ${h.port} --sni-hostname ${h.addressName} --no-ca-verification ${h.address}`,
@@ -80,5 +94,7 @@ function indent(text: string): string {
 }
 
 function abbreviate(names: string[]): string {
-  return names.length <= 12 ? names.join(", ") : `${names.slice(0, 5).join(", ")}, … (${names.length - 6} more) …, ${names.at(-1)}`;
+  return names.length <= 12
+    ? names.join(", ")
+    : `${names.slice(0, 5).join(", ")}, … (${names.length - 6} more) …, ${names.at(-1)}`;
 }

@@ -3,7 +3,7 @@
 import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chainPem } from "../certs/index.js";
-import { buildLab, type LabOptions } from "./up.js";
+import { buildLab, delvTrustAnchors, type LabOptions } from "./up.js";
 
 export async function exportLab(outDir: string, options: LabOptions): Promise<string[]> {
   const built = await buildLab(options);
@@ -21,12 +21,7 @@ export async function exportLab(outDir: string, options: LabOptions): Promise<st
   const { ds, dnskey } = built.tree.trustAnchors;
   write(join(outDir, "root.ds"), `${ds.join("\n")}\n`);
   write(join(outDir, "root.dnskey"), `${dnskey.join("\n")}\n`);
-  // delv -a / BIND: trust-anchors { . initial-ds …; };
-  const bindAnchors = ds.map((line) => {
-    const [, , , , tag, alg, digestType, ...digest] = line.split(/\s+/);
-    return `  . initial-ds ${tag} ${alg} ${digestType} "${digest.join("")}";`;
-  });
-  write(join(outDir, "trust-anchors.conf"), `trust-anchors {\n${bindAnchors.join("\n")}\n};\n`);
+  write(join(outDir, "trust-anchors.conf"), delvTrustAnchors(ds)); // delv -a / BIND
   for (const name of built.pki.names()) {
     const cert = built.pki.get(name);
     const base = join(outDir, "certs", name.replaceAll("/", "_"));

@@ -9,6 +9,7 @@ let sessionCounter = 0;
 
 interface Opts {
   client?: string;
+  listener?: string;
   run?: string | null;
   minute?: number;
 }
@@ -22,7 +23,7 @@ function session(scenario: string, steps: Record<string, unknown>[], o: Opts = {
     time: new Date(base + i * 1000).toISOString(),
     session: id,
     scenario,
-    listener: `mx.${scenario}.lab.example 127.0.25.3:25`,
+    listener: o.listener ?? `mx.${scenario}.lab.example 127.0.25.3:25`,
     client: o.client ?? "127.0.0.1",
     ...step,
   }));
@@ -342,6 +343,57 @@ describe("implementation-defined", () => {
     });
     expect(grade1(s, inProgress(id)).verdict).toBe("observed");
     expect(grade1(s, []).verdict).toBe("not-tested");
+  });
+});
+
+describe("MX preference order (mx-preference)", () => {
+  const id = "mx-preference";
+  const s: GradableScenario = {
+    ...sc(id, "deliver"),
+    mx: [
+      { host: "mx1.mx-preference.lab.example.", preference: 10 },
+      { host: "mx2.mx-preference.lab.example.", preference: 20 },
+    ],
+  };
+  const mx1 = { listener: "mx1.mx-preference.lab.example 127.0.25.7:25" };
+  const mx2 = { listener: "mx2.mx-preference.lab.example 127.0.25.8:25" };
+  it("passes delivery at the most preferred host", () => {
+    expect(grade1(s, tlsDelivery(id, mx1)).verdict).toBe("pass");
+  });
+  it("fails delivery at mx2 when mx1 was never tried", () => {
+    const g = grade1(s, tlsDelivery(id, mx2));
+    expect(g.verdict).toBe("fail");
+    expect(g.reason).toContain("delivered at mx2.mx-preference.lab.example without trying the more preferred MX");
+  });
+  it("fails delivery at mx2 after the client turned mx1 down itself", () => {
+    const g = grade1(s, [...handshakeFailure(id, "bad_certificate", mx1), ...tlsDelivery(id, { ...mx2, minute: 1 })]);
+    expect(g.verdict).toBe("fail");
+    expect(g.reason).toMatch(/^turned down the more preferred MX/);
+  });
+  it("passes delivery at mx2 when mx1 itself failed the client (a legitimate fallback)", () => {
+    const g = grade1(s, [...greylistedGreeting(id, mx1), ...tlsDelivery(id, { ...mx2, minute: 1 })]);
+    expect(g.verdict).toBe("pass");
+  });
+});
+
+describe("SNI hint", () => {
+  it("says when a client that failed the handshake sent no SNI", () => {
+    const events = session("sni-required", [
+      connect,
+      greeting,
+      ehlo(),
+      starttls,
+      {
+        kind: "tls-error",
+        stage: "handshake",
+        alert: "bad_certificate",
+        clientHello: { sni: null, versions: ["TLSv1.3"] },
+      },
+      close("client-closed"),
+    ]);
+    const g = grade1(sc("sni-required", "deliver"), events);
+    expect(g.verdict).toBe("fail");
+    expect(g.reason).toContain("the client sent no SNI, RFC 7672 §8.1");
   });
 });
 

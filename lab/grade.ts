@@ -36,6 +36,8 @@ export interface GradableScenario {
   group?: string;
   /** The scenario's zone ("ta-baseline.lab.example." or without the dot): used to match DNS queries to scenarios. */
   domain?: string;
+  /** MX hosts and preferences (the manifest's `mx`): used to check that MX preference order was kept. */
+  mx?: readonly { host: string; preference: number }[];
 }
 
 export interface GradeEvidence {
@@ -124,6 +126,7 @@ function toEv(o: object, index: number): Ev | null {
 const str = (e: Ev, k: string): string | null => (typeof e.raw[k] === "string" ? (e.raw[k] as string) : null);
 const num = (e: Ev, k: string): number | null => (typeof e.raw[k] === "number" ? (e.raw[k] as number) : null);
 const bool = (e: Ev, k: string): boolean | null => (typeof e.raw[k] === "boolean" ? (e.raw[k] as boolean) : null);
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sessions: one SMTP connection, summarised into the facts the rules need.
@@ -254,11 +257,11 @@ const CERTIFICATE_ALERTS = new Set([
 ]);
 
 /**
- * Did the client itself turn this server down? Three signatures, as the server sees them:
+ * Did the client itself turn this server down? Two signatures, as the server sees them:
  * - it broke off the TLS handshake (an alert such as bad_certificate, or it closed the connection mid-handshake —
  *   GnuTLS-based clients such as Debian's Exim fail verification inside the handshake);
  * - it completed the handshake, then left without MAIL FROM (OpenSSL-based clients such as Postfix check DANE after
- *   the handshake, then send QUIT);
+ *   the handshake, then send QUIT).
  * A handshake the server cut on purpose (`aborted-by-server`) or a STARTTLS the server refused is not the client's doing.
  */
 function clientRejection(s: Session): string | null {
@@ -272,9 +275,9 @@ function clientRejection(s: Session): string | null {
         : alert === "handshake_failure" || alert === "protocol_version" || alert === "insufficient_security"
           ? " — client and server share no acceptable TLS version or cipher"
           : "";
-      return `TLS handshake failed: ${alert}${why}`;
+      return `TLS handshake failed: ${alert}${why}${noSni(last)}`;
     }
-    return `TLS handshake failed: ${str(last, "error") ?? "the client broke off the handshake"}`;
+    return `TLS handshake failed: ${str(last, "error") ?? "the client broke off the handshake"}${noSni(last)}`;
   }
   if (s.tls && !s.mail && s.close && s.messages.length === 0) {
     const reason = str(s.close, "reason");
@@ -286,6 +289,14 @@ function clientRejection(s: Session): string | null {
     }
   }
   return null;
+}
+
+/** RFC 7672 §8.1: DANE clients send SNI (the TLSA base domain); a server with several certificates depends on it. */
+function noSni(tlsError: Ev): string {
+  const hello = tlsError.raw["clientHello"];
+  return hello && typeof hello === "object" && (hello as { sni?: unknown }).sni === null
+    ? " (the client sent no SNI, RFC 7672 §8.1)"
+    : "";
 }
 
 function tlsText(t: TlsInfo): string {
@@ -352,25 +363,64 @@ interface Anchor {
   end: number;
 }
 
-function attribute(
-  item: { client: string | null; t: number; scenario: string | null },
-  anchors: Anchor[],
-  anchoredClients: Set<string>,
-  windowMs: number,
-  byTimeAlone: boolean,
-): string | null {
-  let pool = anchors.filter((a) => a.client === item.client);
-  if (pool.length === 0) {
-    if (!byTimeAlone || (item.client !== null && anchoredClients.has(item.client))) return null;
-    pool = anchors;
+/** Run-carrying sessions indexed by client address and start time, so attribution stays fast on big logs. */
+class AnchorIndex {
+  private readonly all: Anchor[];
+  private readonly byClient = new Map<string | null, Anchor[]>();
+  private readonly maxSpan: number;
+
+  constructor(anchors: Anchor[]) {
+    this.all = [...anchors].sort((a, b) => a.start - b.start);
+    for (const a of this.all) {
+      const list = this.byClient.get(a.client);
+      if (list) list.push(a);
+      else this.byClient.set(a.client, [a]);
+    }
+    this.maxSpan = this.all.reduce((m, a) => Math.max(m, a.end - a.start), 0);
   }
-  const distance = (a: Anchor) => (item.t < a.start ? a.start - item.t : item.t > a.end ? item.t - a.end : 0);
-  const near = pool.filter((a) => distance(a) <= windowMs);
-  if (near.length === 0) return null;
-  const same = near.filter((a) => a.scenario === item.scenario);
-  const candidates = same.length > 0 ? same : near;
-  candidates.sort((a, b) => distance(a) - distance(b));
-  return candidates[0]!.run;
+
+  /**
+   * The run of the nearest anchor within ±windowMs: of the same client address (any client when `byTimeAlone` and
+   * this address has no anchor at all), same scenario preferred.
+   */
+  attribute(
+    item: { client: string | null; t: number; scenario: string | null },
+    windowMs: number,
+    byTimeAlone: boolean,
+  ) {
+    let pool = this.byClient.get(item.client);
+    if (!pool) {
+      if (!byTimeAlone) return null;
+      pool = this.all;
+    }
+    // Candidates start no later than t + window and end no earlier than t - window (end <= start + maxSpan).
+    let i = lowerBound(pool, item.t - windowMs - this.maxSpan);
+    const stop = lowerBound(pool, item.t + windowMs + 1);
+    let best: Anchor | null = null;
+    let bestSame: Anchor | null = null;
+    let bestD = Number.POSITIVE_INFINITY;
+    let bestSameD = Number.POSITIVE_INFINITY;
+    for (; i < stop; i++) {
+      const a = pool[i]!;
+      const d = item.t < a.start ? a.start - item.t : item.t > a.end ? item.t - a.end : 0;
+      if (d > windowMs) continue;
+      if (d < bestD) [best, bestD] = [a, d];
+      if (a.scenario === item.scenario && d < bestSameD) [bestSame, bestSameD] = [a, d];
+    }
+    return (bestSame ?? best)?.run ?? null;
+  }
+}
+
+/** First index whose anchor starts at or after t. */
+function lowerBound(list: Anchor[], t: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.start < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -385,8 +435,6 @@ interface Facts {
   clock: number;
   retryWindowMs: number;
 }
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function deliveredTls(f: Facts): Ev[] {
   return f.sessions.flatMap((s) => s.messages.filter(messageTls));
@@ -413,6 +461,39 @@ function tlsDeliveryText(f: Facts, m: Ev): string {
   const host = s?.listener ? ` at ${s.listener.split(" ")[0]}` : "";
   return `delivered over TLS${host} (${s?.tls ? tlsText(s.tls) : (str(m, "tlsVersion") ?? "TLS")})`;
 }
+const hostOf = (s: Session | undefined) => (s?.listener ?? "").split(" ")[0]!.toLowerCase().replace(/\.$/, "");
+
+/**
+ * MX preference order (RFC 5321 §5.1; RFC 7672 §2.2.1: DANE does not reorder MX hosts — security status is no reason
+ * to skip a more preferred host). A delivery at a less preferred host passes when the client first tried a most
+ * preferred one and that host failed it; it fails when the client never tried one, or turned one down itself.
+ */
+function mxOrderProblem(f: Facts, delivered: Ev): string | null {
+  const mx = f.scenario.mx ?? [];
+  if (mx.length < 2) return null;
+  const best = Math.min(...mx.map((m) => m.preference));
+  const name = (h: string) => h.toLowerCase().replace(/\.$/, "");
+  const bestHosts = new Set(mx.filter((m) => m.preference === best).map((m) => name(m.host)));
+  const at = hostOf(sessionOf(f, delivered));
+  if (at === "" || bestHosts.has(at)) return null;
+  const tried = f.sessions.filter((s) => bestHosts.has(hostOf(s)) && s.start <= delivered.t);
+  const preferred = [...bestHosts].join(" / ");
+  if (tried.length === 0) {
+    return (
+      `delivered at ${at} without trying the more preferred MX ${preferred} (preference ${best}) first; ` +
+      "MX preference decides the order, not DANE (RFC 5321 §5.1, RFC 7672 §2.2.1)"
+    );
+  }
+  const rejected = tried.map(clientRejection).find((r) => r !== null);
+  if (rejected) {
+    return (
+      `turned down the more preferred MX ${preferred} (${rejected}) and delivered at ${at}; the preferred host ` +
+      "was usable (RFC 7672 §2.2.1)"
+    );
+  }
+  return null;
+}
+
 function dnsText(f: Facts): string {
   const names = [...new Set(f.dns.map((e) => `${str(e, "name") ?? "?"} ${str(e, "type") ?? "?"}`))];
   const shown = names.slice(0, 4).join(", ");
@@ -449,6 +530,8 @@ function gradeDeliver(f: Facts): { verdict: Verdict; reason: string } {
   }
   const tls = deliveredTls(f);
   if (tls.length > 0) {
+    const order = mxOrderProblem(f, tls[0]!);
+    if (order) return { verdict: "fail", reason: order };
     const failed = f.sessions.filter((s) => clientRejection(s) && s.start < tls[0]!.t).length;
     return {
       verdict: "pass",
@@ -607,6 +690,9 @@ function gradeTlsRequired(f: Facts): { verdict: Verdict; reason: string } {
 function gradeOpportunistic(f: Facts): { verdict: Verdict; reason: string } {
   const tls = deliveredTls(f);
   const clear = deliveredClear(f);
+  const first = [...tls, ...clear].sort((a, b) => a.seq - b.seq)[0];
+  const order = first ? mxOrderProblem(f, first) : null;
+  if (order) return { verdict: "fail", reason: order };
   if (tls.length > 0) {
     return {
       verdict: "pass",
@@ -678,35 +764,50 @@ export function gradeRun(
 
   if (options.run !== undefined) {
     const run = options.run;
-    const anchors: Anchor[] = sessions.flatMap((s) =>
-      [...s.runs].map((r) => ({ run: r, client: s.client, scenario: s.scenario, start: s.start, end: s.end })),
+    const index = new AnchorIndex(
+      sessions.flatMap((s) =>
+        [...s.runs].map((r) => ({ run: r, client: s.client, scenario: s.scenario, start: s.start, end: s.end })),
+      ),
     );
-    const anchoredClients = new Set(anchors.map((a) => a.client).filter((c): c is string => c !== null));
     sessions = sessions.filter((s) => {
       if (s.runs.size > 0) return s.runs.has(run);
       // A session with recipients that carry no run (probe@…) is someone else's traffic.
       if (s.hasRecipients) return false;
-      return (
-        attribute({ client: s.client, t: s.start, scenario: s.scenario }, anchors, anchoredClients, window, false) ===
-        run
-      );
+      return index.attribute({ client: s.client, t: s.start, scenario: s.scenario }, window, false) === run;
     });
-    dns = dns.filter(
-      (e) =>
-        attribute({ client: e.client, t: e.t, scenario: e.scenario }, anchors, anchoredClients, window, true) === run,
-    );
+    dns = dns.filter((e) => index.attribute({ client: e.client, t: e.t, scenario: e.scenario }, window, true) === run);
+  }
+
+  const sessionsOf = new Map<string, Session[]>();
+  for (const s of sessions) {
+    const list = sessionsOf.get(s.scenario);
+    if (list) list.push(s);
+    else sessionsOf.set(s.scenario, [s]);
+  }
+  // A DNS query belongs to the scenario whose zone holds its name (closest enclosing zone wins).
+  const byDomain = new Map<string, string>();
+  for (const sc of scenarios) {
+    const domain = (sc.domain ?? "").toLowerCase().replace(/\.$/, "");
+    if (domain !== "") byDomain.set(domain, sc.id);
+  }
+  const dnsOf = new Map<string, Ev[]>();
+  for (const e of dns) {
+    let id = e.scenario;
+    if (id === null) {
+      const labels = (str(e, "name") ?? "").toLowerCase().replace(/\.$/, "").split(".");
+      for (let i = 0; i < labels.length && id === null; i++) id = byDomain.get(labels.slice(i).join(".")) ?? null;
+    }
+    if (id === null) continue;
+    const list = dnsOf.get(id);
+    if (list) list.push(e);
+    else dnsOf.set(id, [e]);
   }
 
   return scenarios.map((scenario) => {
-    const mine = sessions
-      .filter((s) => s.scenario === scenario.id)
-      .sort((a, b) => a.start - b.start || a.events[0]!.seq - b.events[0]!.seq);
-    const domain = (scenario.domain ?? "").toLowerCase().replace(/\.$/, "");
-    const myDns = dns.filter((e) => {
-      if (e.scenario !== null) return e.scenario === scenario.id;
-      const name = (str(e, "name") ?? "").toLowerCase().replace(/\.$/, "");
-      return domain !== "" && (name === domain || name.endsWith(`.${domain}`));
-    });
+    const mine = (sessionsOf.get(scenario.id) ?? []).sort(
+      (a, b) => a.start - b.start || a.events[0]!.seq - b.events[0]!.seq,
+    );
+    const myDns = dnsOf.get(scenario.id) ?? [];
     const facts: Facts = {
       scenario,
       sessions: mine,
@@ -722,8 +823,8 @@ export function gradeRun(
           verdict: "not-tested" as const,
           reason: `unknown expectation "${scenario.expect}" (this danelab knows ${Object.keys(RULES).join(", ")})`,
         };
-    const counted = [...mine.flatMap((s) => s.events), ...myDns];
-    const last = counted.reduce<Ev | null>((m, e) => (m === null || e.seq > m.seq ? e : m), null);
+    const ends = [...mine.map((s) => s.events[s.events.length - 1]!), ...myDns.slice(-1)];
+    const last = ends.reduce<Ev | null>((m, e) => (m === null || e.seq > m.seq ? e : m), null);
     const messages = mine.flatMap((s) => s.messages);
     return {
       scenario: scenario.id,

@@ -3,13 +3,16 @@
 // (per-certificate names, keyUsage, extKeyUsage, validity), which certificate each TLSA record matches — and whether
 // that match really authenticates the server or only looks right — and the commands to inspect it all by hand.
 //
-// A pure function of the lab's plan, PKI, signed tree and manifest (the `Lab` object of lab/up.ts): no sockets, no
-// files. `danelab explain` prints much of the same as text (lab/explain.ts); this is the structured form for the UI.
+// `scenarioDetail` is a pure function of the lab's plan, PKI and signed tree (the `Lab` object of lab/up.ts fits): no
+// sockets, no files. `danelab explain` prints much of the same as text (lab/explain.ts); this is the structured form
+// for the UI. `findUiDir` locates the built UI (dist/ui) for the HTTP API's staticDir.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Pki } from "../certs/index.js";
 import { type CertificateSummary, describeCertificate, tlsaAssociationData } from "../certs/index.js";
 import { resolveValidated, type SignedTree } from "../zones/index.js";
 import { type HostPlan, type LabPlan, type ScenarioPlan, TLSA_TTL, tlsaRdata } from "./catalogue/compile.js";
-import type { Manifest } from "./manifest.js";
 
 /** A severity for a note on a certificate or record: ok = this is why it works, warn = looks right only, bad = breaks. */
 export type NoteLevel = "ok" | "info" | "warn" | "bad";
@@ -61,6 +64,8 @@ export interface CertificateView extends CertificateSummary {
   authenticates: boolean;
   /** Leaf only: the SAN entries (or the CN) a DANE client accepts as a reference identifier (RFC 7672 §3.2.2). */
   nameMatches: string[];
+  /** What `nameMatches` match: the host (TLSA base domain or MX host), only the next-hop domain, or nothing. */
+  nameMatchKind: "host" | "next-hop" | null;
   /** True when something about this certificate only looks right (see notes). */
   looksRightOnly: boolean;
   notes: Note[];
@@ -121,7 +126,6 @@ export interface LabView {
   plan: LabPlan;
   pki: Pki;
   tree: SignedTree;
-  manifest: Pick<Manifest, "stateDir" | "dns">;
 }
 
 /** The scenario page's data, or undefined when the lab does not serve a scenario with this id. */
@@ -143,10 +147,87 @@ export function scenarioDetail(lab: LabView, id: string): ScenarioDetail | undef
       zone: `${sp.domain}.`,
       signed: s.dns.signed,
       ds: s.dns.ds,
-      faults: s.dns.faults.map((f) => ({ kind: f.kind, name: f.name === "@" ? `${sp.domain}.` : `${f.name}.${sp.domain}.`, type: f.type })),
+      faults: s.dns.faults.map((f) => ({
+        kind: f.kind,
+        name: f.name === "@" ? `${sp.domain}.` : `${f.name}.${sp.domain}.`,
+        type: f.type,
+      })),
       records: dnsRecords(lab.tree, sp),
     },
     hosts: [...sp.hosts].sort((a, b) => a.preference - b.preference).map((h) => hostView(lab, sp, h)),
+  };
+}
+
+/**
+ * `scenarioDetail` with a cache per scenario: the lab's plan, PKI and zones do not change while it runs, and the page's
+ * DNS statuses cost real signature checks. This is what the HTTP API's `scenarioDetail` option takes.
+ */
+export function scenarioDetails(lab: LabView): (id: string) => ScenarioDetail | undefined {
+  const cache = new Map<string, ScenarioDetail | undefined>();
+  return (id) => {
+    if (!cache.has(id)) cache.set(id, scenarioDetail(lab, id));
+    return cache.get(id);
+  };
+}
+
+/**
+ * The built web UI (`npm run build` → dist/ui), found from this module whether it runs from the sources (lab/) or
+ * the build (dist/lab/); undefined when it has not been built, and the API then serves its endpoint list at `/`.
+ */
+export function findUiDir(): string | undefined {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  for (const dir of [join(here, "..", "ui"), join(here, "..", "dist", "ui")]) {
+    if (existsSync(join(dir, "index.html"))) return dir;
+  }
+  return undefined;
+}
+
+/** One `danelab check` result directory (`<stateDir>/checks/<id>/matrix.json`, written by clients/check.ts). */
+export interface CheckSummary {
+  id: string;
+  generated: string;
+  columns: string[];
+  scenarios: number;
+}
+
+const CHECK_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/**
+ * The scenario × client matrices `danelab check` left in the lab's state directory, newest first — for
+ * GET /api/checks and GET /api/checks/<id>. Read on each call (a check may finish while the lab runs); unreadable
+ * or half-written files are skipped.
+ */
+export function checkResults(stateDir: string): { list(): CheckSummary[]; get(id: string): object | undefined } {
+  const dir = join(stateDir, "checks");
+  const read = (id: string): { generated?: string; columns?: { id: string }[]; rows?: unknown[] } | undefined => {
+    if (!CHECK_ID.test(id)) return undefined;
+    try {
+      return JSON.parse(readFileSync(join(dir, id, "matrix.json"), "utf8"));
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    list() {
+      let ids: string[];
+      try {
+        ids = readdirSync(dir, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name);
+      } catch {
+        return [];
+      }
+      return ids
+        .flatMap((id) => {
+          const m = read(id);
+          if (!m || !Array.isArray(m.rows)) return [];
+          return [
+            { id, generated: m.generated ?? "", columns: (m.columns ?? []).map((c) => c.id), scenarios: m.rows.length },
+          ];
+        })
+        .sort((a, b) => (a.generated < b.generated ? 1 : a.generated > b.generated ? -1 : 0));
+    },
+    get: read,
   };
 }
 
@@ -267,7 +348,8 @@ function behaviour(h: HostPlan): string[] {
   if (h.smtp.greylist?.connections) out.push(`the first ${h.smtp.greylist.connections} connections get a 421 greeting`);
   if (h.smtp.greylist?.rcptSeconds) out.push(`451 4.7.1 on each first RCPT for ${h.smtp.greylist.rcptSeconds} s`);
   const tls = h.smtp.tls;
-  if (tls?.minVersion || tls?.maxVersion) out.push(`TLS versions ${tls.minVersion ?? "TLSv1.2"} – ${tls.maxVersion ?? "TLSv1.3"}`);
+  if (tls?.minVersion || tls?.maxVersion)
+    out.push(`TLS versions ${tls.minVersion ?? "TLSv1.2"} – ${tls.maxVersion ?? "TLSv1.3"}`);
   if (tls?.ciphers) out.push(`cipher suites: ${tls.ciphers}`);
   if (tls?.requestClientCert) out.push("asks the client for a certificate (not required)");
   if (h.sni.length) out.push("chooses its certificate by SNI");
@@ -283,7 +365,10 @@ export function tlsaUsability(
   hex: string,
 ): { usable: boolean; note: string | null } {
   if (usage === 0 || usage === 1)
-    return { usable: false, note: `usage ${usage} (PKIX-${usage === 0 ? "TA" : "EE"}) is unusable for SMTP (RFC 7672 §3.1.3)` };
+    return {
+      usable: false,
+      note: `usage ${usage} (PKIX-${usage === 0 ? "TA" : "EE"}) is unusable for SMTP (RFC 7672 §3.1.3)`,
+    };
   if (usage !== 2 && usage !== 3) return { usable: false, note: `unknown certificate usage ${usage}` };
   if (selector > 1) return { usable: false, note: `unknown selector ${selector}` };
   if (matching > 2) return { usable: false, note: `unknown matching type ${matching}` };
@@ -311,8 +396,7 @@ function chainView(
   for (let n: string | undefined = chain[0]; n && !path.includes(n); n = profiles.get(n)?.issuer) path.push(n);
   // Which TLSA records name a certificate by reference: for "same subject, other key" warnings.
   const tlsaNamed = h.tlsa.flatMap((spec, i) => ("cert" in spec ? [{ i, cert: spec.cert }] : []));
-  const hasEeForLeaf = (leafDer: Buffer) =>
-    tlsa.some((t) => t.usable && t.usage === 3 && matchesData(leafDer, t));
+  const hasEeForLeaf = (leafDer: Buffer) => tlsa.some((t) => t.usable && t.usage === 3 && matchesData(leafDer, t));
   const now = Date.now();
   const certificates = chain.map((name, depth): CertificateView => {
     const cert = lab.pki.get(name);
@@ -330,14 +414,23 @@ function chainView(
       } else if (t.usage === 3) {
         if (depth === 0) {
           auth = true;
-          notes.push({ level: "ok", text: `DANE-EE: TLSA #${i + 1} matches this server certificate; names and validity do not matter (RFC 7672 §3.1.1)` });
+          notes.push({
+            level: "ok",
+            text: `DANE-EE: TLSA #${i + 1} matches this server certificate; names and validity do not matter (RFC 7672 §3.1.1)`,
+          });
         } else {
           looksRightOnly = true;
-          notes.push({ level: "warn", text: `TLSA #${i + 1} is DANE-EE (usage 3), which applies to the server certificate only, not to depth ${depth}` });
+          notes.push({
+            level: "warn",
+            text: `TLSA #${i + 1} is DANE-EE (usage 3), which applies to the server certificate only, not to depth ${depth}`,
+          });
         }
       } else if (depth === 0) {
         auth = true;
-        notes.push({ level: "ok", text: `DANE-TA: TLSA #${i + 1} matches this certificate itself (a self-issued trust anchor)` });
+        notes.push({
+          level: "ok",
+          text: `DANE-TA: TLSA #${i + 1} matches this certificate itself (a self-issued trust anchor)`,
+        });
       } else {
         // RFC 7671 §5.2.2 / RFC 5280 §6.1: a DANE-TA match counts only if the leaf chains up to it by signature, with
         // every certificate between them presented.
@@ -345,10 +438,16 @@ function chainView(
         const between = at > 0 ? path.slice(1, at) : [];
         if (at > 0 && between.every((n) => chain.includes(n))) {
           auth = true;
-          notes.push({ level: "ok", text: `DANE-TA: TLSA #${i + 1} matches this certificate, and the server certificate chains up to it` });
+          notes.push({
+            level: "ok",
+            text: `DANE-TA: TLSA #${i + 1} matches this certificate, and the server certificate chains up to it`,
+          });
         } else if (at > 0) {
           looksRightOnly = true;
-          notes.push({ level: "warn", text: `TLSA #${i + 1} matches, but the certificates between it and the server certificate are not presented` });
+          notes.push({
+            level: "warn",
+            text: `TLSA #${i + 1} matches, but the certificates between it and the server certificate are not presented`,
+          });
         } else {
           looksRightOnly = true;
           notes.push({
@@ -366,7 +465,10 @@ function chainView(
       const other = describeCertificate(lab.pki.get(named).der);
       if (other.subject === d.subject && other.spkiSha256 !== d.spkiSha256) {
         looksRightOnly = true;
-        notes.push({ level: "warn", text: `same subject as the certificate TLSA #${i + 1} names (${named}), but a different key: only looks right` });
+        notes.push({
+          level: "warn",
+          text: `same subject as the certificate TLSA #${i + 1} names (${named}), but a different key: only looks right`,
+        });
       }
     }
     const nameMatches: string[] = [];
@@ -375,7 +477,7 @@ function chainView(
       nameNotes(d, profiles.get(name)?.subject.CN, referenceIdentifiers, nameMatches, notes, eeOnly, (v) => {
         looksRightOnly ||= v;
       });
-      keyUsageNotes(d, notes);
+      keyUsageNotes(d, notes, h.smtp.tls);
       const expired = Date.parse(d.notAfter) < now;
       const future = Date.parse(d.notBefore) > now;
       if (expired || future)
@@ -384,9 +486,17 @@ function chainView(
           text: `${expired ? "expired" : "not yet valid"}${eeOnly ? " — DANE-EE ignores validity dates (RFC 7672 §3.1.1)" : ""}`,
         });
       if (!eeOnly && chain.length === 1 && tlsa.some((t) => t.usable && t.usage === 2) && !authenticates)
-        notes.push({ level: "bad", text: "the server sends only this certificate: the DANE-TA certificate is missing from the chain" });
+        notes.push({
+          level: "bad",
+          text: "the server sends only this certificate: the DANE-TA certificate is missing from the chain",
+        });
     }
-    return { name, depth, ...d, tlsaMatches, authenticates, nameMatches, looksRightOnly, notes };
+    const nameMatchKind = !nameMatches.length
+      ? null
+      : nameMatches.some((n) => referenceIdentifiers.slice(0, -1).some((r) => dnsIdMatches(n, r)))
+        ? "host"
+        : "next-hop";
+    return { name, depth, ...d, tlsaMatches, authenticates, nameMatches, nameMatchKind, looksRightOnly, notes };
   });
   return { label, certificates };
 }
@@ -425,6 +535,10 @@ function nearMiss(presented: string, reference: string): string | null {
   return null;
 }
 
+/**
+ * The leaf's names against the reference identifiers (RFC 7672 §3.2.2): `refs[0..n-2]` name the host (TLSA base
+ * domain, MX host), the last is the next-hop domain, which RFC 7672 lets clients accept but some (Exim) do not check.
+ */
 function nameNotes(
   d: CertificateSummary,
   profileCn: string | undefined,
@@ -434,47 +548,76 @@ function nameNotes(
   eeOnly: boolean,
   setLooksRight: (v: boolean) => void,
 ): void {
+  const nextHop = refs.at(-1)!;
+  const hostRefs = refs.filter((r) => r !== nextHop);
   const cn = profileCn ?? /(?:^|,\s*)CN=([^,]+)/.exec(d.subject)?.[1];
   const miss: NoteLevel = eeOnly ? "info" : "bad";
+  const soft: NoteLevel = eeOnly ? "info" : "warn";
   const eeHint = eeOnly ? " — DANE-EE does not check names (RFC 7672 §3.1.1)" : "";
-  if (d.san.length) {
-    d.san.forEach((san, i) => {
-      const ref = refs.find((r) => dnsIdMatches(san, r));
-      if (ref) {
-        nameMatches.push(san);
-        notes.push({ level: "ok", text: `SAN ${i + 1} of ${d.san.length}, ${san}, matches ${ref}` });
-      }
-    });
-    if (!nameMatches.length) {
-      let near = false;
-      for (const san of d.san)
-        for (const r of refs) {
-          const why = nearMiss(san, r);
-          if (why) {
-            near = true;
-            notes.push({ level: eeOnly ? "info" : "warn", text: why + eeHint });
-          }
-        }
-      if (cn && refs.some((r) => dnsIdMatches(cn, r))) {
-        near = true;
-        notes.push({
-          level: eeOnly ? "info" : "warn",
-          text: `the CN ${cn} names the host, but the certificate has SANs, so the CN is ignored (RFC 6125 §6.4.4)${eeHint}`,
-        });
-      }
-      if (near && !eeOnly) setLooksRight(true);
-      notes.push({ level: miss, text: `no SAN matches ${refs.join(" or ")}${eeHint}` });
-    }
-  } else if (cn) {
-    const ref = refs.find((r) => dnsIdMatches(cn, r));
+  // With SANs only they count; without a SAN extension the CN does (RFC 6125 §6.4.4).
+  const presented = d.san.length ? d.san : cn ? [cn] : [];
+  const where = (i: number) =>
+    d.san.length
+      ? `SAN ${i + 1} of ${d.san.length}, ${presented[i]},`
+      : `no SAN extension, so the CN ${cn} counts, and`;
+  if (!presented.length) {
+    notes.push({ level: miss, text: `no names at all${eeHint}` });
+    return;
+  }
+  let hostMatched = false;
+  presented.forEach((name, i) => {
+    const ref = hostRefs.find((r) => dnsIdMatches(name, r));
     if (ref) {
-      nameMatches.push(cn);
-      notes.push({ level: "ok", text: `no SAN extension, so the CN ${cn} counts, and matches ${ref} (RFC 6125 §6.4.4)` });
-    } else notes.push({ level: miss, text: `no SAN extension and the CN ${cn} matches none of ${refs.join(", ")}${eeHint}` });
-  } else notes.push({ level: miss, text: `no names at all${eeHint}` });
+      hostMatched = true;
+      nameMatches.push(name);
+      notes.push({ level: "ok", text: `${where(i)} matches ${ref}` });
+    }
+  });
+  if (hostMatched) return;
+  presented.forEach((name, i) => {
+    if (dnsIdMatches(name, nextHop)) {
+      nameMatches.push(name);
+      notes.push({
+        level: soft,
+        text: `${where(i)} matches only the next-hop domain ${nextHop}: RFC 7672 §3.2.2 lets a client accept that, but clients that check only the MX host name (Exim) do not${eeHint}`,
+      });
+    }
+  });
+  let near = false;
+  for (const name of presented)
+    for (const r of hostRefs) {
+      const why = nearMiss(name, r);
+      if (why) {
+        near = true;
+        notes.push({ level: soft, text: why + eeHint });
+      }
+    }
+  if (d.san.length && cn && hostRefs.some((r) => dnsIdMatches(cn, r))) {
+    near = true;
+    notes.push({
+      level: soft,
+      text: `the CN ${cn} names the host, but the certificate has SANs, so the CN is ignored (RFC 6125 §6.4.4)${eeHint}`,
+    });
+  }
+  if (near && !eeOnly && !nameMatches.length) setLooksRight(true);
+  if (!nameMatches.length)
+    notes.push({
+      level: miss,
+      text: `${d.san.length ? "no SAN" : `the CN ${cn}`} matches none of ${refs.join(", ")}${eeHint}`,
+    });
 }
 
-function keyUsageNotes(d: CertificateSummary, notes: Note[]): void {
+function keyUsageNotes(d: CertificateSummary, notes: Note[], tls: HostPlan["smtp"]["tls"]): void {
+  // RFC 5246 §7.4.7.1 / RFC 5280 §4.2.1.3: with static-RSA key exchange the client encrypts the premaster secret to
+  // the server's key, which needs keyEncipherment. Only matters when the server allows nothing else.
+  const staticRsaOnly =
+    tls?.maxVersion === "TLSv1.2" && tls.ciphers !== undefined && !/(ECDHE|EECDH|DHE|EDH)/i.test(tls.ciphers);
+  if (staticRsaOnly && d.keyType.startsWith("rsa") && d.keyUsage && !d.keyUsage.usages.includes("keyEncipherment")) {
+    notes.push({
+      level: "warn",
+      text: `keyUsage ${d.keyUsage.usages.join(", ")} lacks keyEncipherment, and this server allows only static-RSA key exchange (TLS 1.2 ${tls.ciphers}), where the client encrypts to this key (RFC 5246 §7.4.7.1): strict clients (GnuTLS) refuse, OpenSSL does not check`,
+    });
+  }
   if (d.keyUsage && !d.keyUsage.usages.includes("digitalSignature")) {
     notes.push({
       level: "warn",
@@ -494,14 +637,19 @@ function keyUsageNotes(d: CertificateSummary, notes: Note[]): void {
 function commands(lab: LabView, sp: ScenarioPlan, h: HostPlan, tlsa: TlsaView[]): CommandView[] {
   const dns = lab.plan.addresses;
   const port = dns.dnsPort === 53 ? "" : ` -p ${dns.dnsPort}`;
-  const anchors = `${lab.manifest.stateDir}/trust-anchors.txt`;
+  // delv reads BIND's trust-anchors syntax; the lab's root DS, inlined so the command works as copied (bash, zsh).
+  const anchors = lab.tree.trustAnchors.ds.map((line) => {
+    const f = line.trim().split(/\s+/);
+    const i = f.indexOf("DS");
+    return `. static-ds ${f[i + 1]} ${f[i + 2]} ${f[i + 3]} "${f.slice(i + 4).join("")}";`;
+  });
   const rrdata = tlsa.map((t) => `-dane_tlsa_rrdata "${t.usage} ${t.selector} ${t.matching} ${t.hex}"`);
   return [
     { label: "MX records, with signatures", command: `dig +dnssec @${dns.dnsAddress}${port} MX ${sp.domain}.` },
     { label: "TLSA records, with signatures", command: `dig +dnssec @${dns.dnsAddress}${port} TLSA ${h.tlsaOwner}.` },
     {
       label: "validate the TLSA RRset from the lab's trust anchor",
-      command: `delv @${dns.dnsAddress}${port} -a ${anchors} +root=. TLSA ${h.tlsaOwner}.`,
+      command: `delv @${dns.dnsAddress}${port} -a <(echo 'trust-anchors { ${anchors.join(" ")} };') +root=. TLSA ${h.tlsaOwner}.`,
     },
     {
       label: "DANE check with OpenSSL",

@@ -7,16 +7,17 @@ import { buildPki, chainPem, type Pki } from "../certs/index.js";
 import { buildTree, type SignedTree } from "../zones/index.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
 import { type LoadOptions, loadCatalogue, select } from "./catalogue/load.js";
-import { dnsQueryRecorder } from "./dns-log.js";
 import { startDnsServer } from "./dns/server.js";
+import { dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
-import { type ScenarioGrade, gradeRun } from "./grade.js";
+import { gradeRun, type ScenarioGrade } from "./grade.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
 import { startUnbound } from "./resolver/unbound.js";
 import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
+import { checkResults, findUiDir, scenarioDetails } from "./ui-data.js";
 
 export interface LabOptions extends LoadOptions {
   /** State directory (keys, certificates, signed zones, manifest, events, mail). Default ".lab". */
@@ -34,6 +35,8 @@ export interface LabOptions extends LoadOptions {
   resolver?: "none" | "unbound";
   resolverAddress?: string;
   resolverPort?: number;
+  /** The training board's built files (served at `/`); default the built one (dist/ui); null = the endpoint list. */
+  uiDir?: string | null;
   /** Progress lines ("building PKI…"); silent by default. */
   log?: (line: string) => void;
 }
@@ -88,7 +91,10 @@ export function prepareStateDir(dir: string): string {
   } catch (err) {
     if (err instanceof StateDirError) throw err;
     const e = err as NodeJS.ErrnoException;
-    throw new StateDirError(abs, e.code === "EACCES" || e.code === "EPERM" ? "permission denied" : (e.code ?? e.message));
+    throw new StateDirError(
+      abs,
+      e.code === "EACCES" || e.code === "EPERM" ? "permission denied" : (e.code ?? e.message),
+    );
   }
   return abs;
 }
@@ -113,13 +119,17 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
   let t = performance.now();
   const all = loadCatalogue({ ...options, only: [], groups: [] });
   const scenarios = select(all, options);
-  const plan = planLab(all, {
-    suffix: o.suffix.replace(/\.$/, "").toLowerCase(),
-    dnsAddress: o.dnsAddress,
-    dnsPort: o.dnsPort,
-    smtpFirstAddress: o.smtpFirstAddress,
-    smtpPort: o.smtpPort,
-  }, new Set(scenarios.map((s) => s.id)));
+  const plan = planLab(
+    all,
+    {
+      suffix: o.suffix.replace(/\.$/, "").toLowerCase(),
+      dnsAddress: o.dnsAddress,
+      dnsPort: o.dnsPort,
+      smtpFirstAddress: o.smtpFirstAddress,
+      smtpPort: o.smtpPort,
+    },
+    new Set(scenarios.map((s) => s.id)),
+  );
   mark("catalogue", t);
   log(`catalogue: ${scenarios.length} scenarios`);
 
@@ -204,7 +214,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     }
 
     let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver });
-    const report = (run?: string) => gradeRun(events.all(), manifest.scenarios, run ? { run } : {});
+    const report = (run?: string) =>
+      gradeRun(events.all(), manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) });
     if (o.httpPort !== null) {
       t = performance.now();
       const http = await startHttpApi({
@@ -215,6 +226,9 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         store,
         allowList,
         grade: report,
+        staticDir: o.uiDir === null ? undefined : (o.uiDir ?? findUiDir()),
+        scenarioDetail: scenarioDetails({ plan, pki, tree }),
+        checks: checkResults(stateDir),
       });
       closers.push(() => http.close());
       manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver });
@@ -237,7 +251,20 @@ function writeExports(stateDir: string, tree: SignedTree): void {
   for (const zone of tree.zones) {
     writeFileSync(join(dir, `${zone.origin === "" ? "root" : zone.origin}.zone`), zone.toZoneFile());
   }
-  writeFileSync(join(stateDir, "trust-anchors.txt"), `${[...tree.trustAnchors.ds, ...tree.trustAnchors.dnskey].join("\n")}\n`);
+  writeFileSync(
+    join(stateDir, "trust-anchors.txt"),
+    `${[...tree.trustAnchors.ds, ...tree.trustAnchors.dnskey].join("\n")}\n`,
+  );
+  writeFileSync(join(stateDir, "trust-anchors.conf"), delvTrustAnchors(tree.trustAnchors.ds));
+}
+
+/** delv/BIND form of the root's DS: `trust-anchors { . initial-ds <tag> <alg> <digest type> "<digest>"; };`. */
+export function delvTrustAnchors(ds: string[]): string {
+  const lines = ds.map((line) => {
+    const [, , , , tag, alg, digestType, ...digest] = line.split(/\s+/);
+    return `  . initial-ds ${tag} ${alg} ${digestType} "${digest.join("")}";`;
+  });
+  return `trust-anchors {\n${lines.join("\n")}\n};\n`;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -14,8 +14,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { buildLab } from "../lab/up.js";
 import type { Manifest } from "../lab/manifest.js";
+import { buildLab } from "../lab/up.js";
 import { requireCommand, startNsd, startPostfix, waitForDns } from "./bench/peers.js";
 import { ldnsScript, opensslScript } from "./bench/shell-way.js";
 import { smtpLoad } from "./bench/smtp-load.js";
@@ -159,9 +159,24 @@ async function benchStartup() {
   const ratio = f.shell.median / f.labCold.median;
   rows.push(
     ["startup", "danelab up, cold (empty state) → ready", fig(f.labCold, 0, " ms"), `goal < 5000 ms`],
-    ["startup", "danelab up, warm → ready", fig(f.labWarm, 0, " ms"), `goal < 1000 ms: ${f.labWarm.median < 1000 ? "met" : "MISSED"}`],
-    ["startup", "shell way: openssl + ldns-signzone + NSD", fig(f.shell, 0, " ms"), `lab cold is ${fmt(ratio, 1)}× faster (goal ≥ 5×: ${ratio >= 5 ? "met" : "MISSED"})`],
-    ["startup", "PKI of the catalogue, cold / warm", `${fig(f.pkiCold, 0, " ms")} / ${fig(f.pkiWarm, 0, " ms")}`, `goals < 3000 / < 100 ms`],
+    [
+      "startup",
+      "danelab up, warm → ready",
+      fig(f.labWarm, 0, " ms"),
+      `goal < 1000 ms: ${f.labWarm.median < 1000 ? "met" : "MISSED"}`,
+    ],
+    [
+      "startup",
+      "shell way: openssl + ldns-signzone + NSD",
+      fig(f.shell, 0, " ms"),
+      `lab cold is ${fmt(ratio, 1)}× faster (goal ≥ 5×: ${ratio >= 5 ? "met" : "MISSED"})`,
+    ],
+    [
+      "startup",
+      "PKI of the catalogue, cold / warm",
+      `${fig(f.pkiCold, 0, " ms")} / ${fig(f.pkiWarm, 0, " ms")}`,
+      `goals < 3000 / < 100 ms`,
+    ],
     ["startup", "signed zones, cold / warm", `${fig(f.zonesCold, 0, " ms")} / ${fig(f.zonesWarm, 0, " ms")}`, ""],
   );
 }
@@ -176,7 +191,20 @@ interface DnsperfResult {
 
 /** One dnsperf run; -v prints every answer with its latency, from which the percentiles come. */
 async function dnsperf(server: string, queries: string, seconds: number): Promise<DnsperfResult> {
-  const child = spawn("dnsperf", ["-s", server, "-d", queries, "-D", "-l", String(seconds), "-q", "100", "-c", "4", "-v"]);
+  const child = spawn("dnsperf", [
+    "-s",
+    server,
+    "-d",
+    queries,
+    "-D",
+    "-l",
+    String(seconds),
+    "-q",
+    "100",
+    "-c",
+    "4",
+    "-v",
+  ]);
   const latencies: number[] = [];
   const summary: string[] = [];
   const lines = createInterface({ input: child.stdout });
@@ -214,7 +242,16 @@ async function benchDnsSmtpMemory() {
     if (want("dns")) {
       requireCommand("dnsperf", "dnsperf");
       const exportDir = join(work, "export");
-      execFileSync(process.execPath, [BIN, "export", "--out", exportDir, "--state-dir", stateDir, "--dns-address", NSD]);
+      execFileSync(process.execPath, [
+        BIN,
+        "export",
+        "--out",
+        exportDir,
+        "--state-dir",
+        stateDir,
+        "--dns-address",
+        NSD,
+      ]);
       const nsd = await startNsd(join(exportDir, "zones"), join(work, "nsd"), NSD);
       const queries = join(work, "queries.txt");
       writeFileSync(
@@ -246,13 +283,24 @@ async function benchDnsSmtpMemory() {
       results["dns"] = { lab: l, nsd: n };
       const ratio = l.qps.median / n.qps.median;
       rows.push(
-        ["dns", "lab DNS (dnsperf, DO, MX/A/TLSA/NXDOMAIN)", `${fig(l.qps)} qps, lost ${l.lost}, p50 ${fmt(l.p50Ms.median, 3)} ms, p99 ${fmt(l.p99Ms.median, 3)} ms`, `${fmt(ratio, 2)}× NSD (goal ≥ 0.5× and 0 lost: ${ratio >= 0.5 && l.lost === 0 ? "met" : "MISSED"})`],
-        ["dns", "NSD, same signed zones", `${fig(n.qps)} qps, lost ${n.lost}, p50 ${fmt(n.p50Ms.median, 3)} ms, p99 ${fmt(n.p99Ms.median, 3)} ms`, "peer"],
+        [
+          "dns",
+          "lab DNS (dnsperf, DO, MX/A/TLSA/NXDOMAIN)",
+          `${fig(l.qps)} qps, lost ${l.lost}, p50 ${fmt(l.p50Ms.median, 3)} ms, p99 ${fmt(l.p99Ms.median, 3)} ms`,
+          `${fmt(ratio, 2)}× NSD (goal ≥ 0.5× and 0 lost: ${ratio >= 0.5 && l.lost === 0 ? "met" : "MISSED"})`,
+        ],
+        [
+          "dns",
+          "NSD, same signed zones",
+          `${fig(n.qps)} qps, lost ${n.lost}, p50 ${fmt(n.p50Ms.median, 3)} ms, p99 ${fmt(n.p99Ms.median, 3)} ms`,
+          "peer",
+        ],
       );
     }
 
     if (want("smtp")) {
-      const target = lab.manifest.scenarios.find((s) => s.expect === "deliver" && s.mx.length === 1) ?? lab.manifest.scenarios[0]!;
+      const target =
+        lab.manifest.scenarios.find((s) => s.expect === "deliver" && s.mx.length === 1) ?? lab.manifest.scenarios[0]!;
       const mx = target.mx[0]!;
       const serverName = mx.host.replace(/\.$/, "");
       const recipient = `run-bench@${target.domain.replace(/\.$/, "")}`;
@@ -269,7 +317,14 @@ async function benchDnsSmtpMemory() {
       for (let i = 0; i < RUNS; i++) {
         say(`smtp: lab run ${i + 1}/${RUNS}, ${SMTP_SECONDS} s, 50 connections, TLS 1.3`);
         labRuns.push(
-          await smtpLoad({ address: mx.addresses[0]!, port: mx.port, serverName, recipient, concurrency: 50, seconds: SMTP_SECONDS }),
+          await smtpLoad({
+            address: mx.addresses[0]!,
+            port: mx.port,
+            serverName,
+            recipient,
+            concurrency: 50,
+            seconds: SMTP_SECONDS,
+          }),
         );
       }
       clearInterval(sampler);
@@ -290,7 +345,16 @@ async function benchDnsSmtpMemory() {
       try {
         for (let i = 0; i < RUNS; i++) {
           say(`smtp: Postfix run ${i + 1}/${RUNS}`);
-          pfRuns.push(await smtpLoad({ address: POSTFIX, port: 25, serverName, recipient, concurrency: 50, seconds: SMTP_SECONDS }));
+          pfRuns.push(
+            await smtpLoad({
+              address: POSTFIX,
+              port: 25,
+              serverName,
+              recipient,
+              concurrency: 50,
+              seconds: SMTP_SECONDS,
+            }),
+          );
         }
       } finally {
         await postfix.close();
@@ -306,9 +370,24 @@ async function benchDnsSmtpMemory() {
       results["smtp"] = { lab: l, postfix: p };
       const ratio = l.perSecond.median / p.perSecond.median;
       rows.push(
-        ["smtp", "lab, 50 conns STARTTLS TLS 1.3", `${fig(l.perSecond, 0, "/s")}, p99 ${fmt(l.p99Ms.median)} ms, failures ${l.failures}`, `${fmt(ratio, 2)}× Postfix (goal ≥ 1×: ${ratio >= 1 ? "met" : "MISSED"})`],
-        ["smtp", "Postfix smtpd, same cert, discard", `${fig(p.perSecond, 0, "/s")}, p99 ${fmt(p.p99Ms.median)} ms, failures ${p.failures}`, "peer"],
-        ["memory", "lab at the end of the SMTP load (peak)", `${fmt(loaded, 1)} MB`, `goal < 300 MB: ${loaded < 300 ? "met" : "MISSED"}`],
+        [
+          "smtp",
+          "lab, 50 conns STARTTLS TLS 1.3",
+          `${fig(l.perSecond, 0, "/s")}, p99 ${fmt(l.p99Ms.median)} ms, failures ${l.failures}`,
+          `${fmt(ratio, 2)}× Postfix (goal ≥ 1×: ${ratio >= 1 ? "met" : "MISSED"})`,
+        ],
+        [
+          "smtp",
+          "Postfix smtpd, same cert, discard",
+          `${fig(p.perSecond, 0, "/s")}, p99 ${fmt(p.p99Ms.median)} ms, failures ${p.failures}`,
+          "peer",
+        ],
+        [
+          "memory",
+          "lab at the end of the SMTP load (peak)",
+          `${fmt(loaded, 1)} MB`,
+          `goal < 300 MB: ${loaded < 300 ? "met" : "MISSED"}`,
+        ],
       );
       if (l.firstError) say(`smtp: first lab error: ${l.firstError}`);
       if (p.firstError) say(`smtp: first Postfix error: ${p.firstError}`);
@@ -327,7 +406,11 @@ async function main() {
   }
   const header = ["area", "what", "figure: median (min–max)", "vs peer / goal"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   console.log(`\ndanelab benchmark (${RUNS} runs per figure${quick ? ", --quick" : ""}; node ${process.version})\n`);
   console.log([line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n"));
   writeFileSync(outFile, `${JSON.stringify({ ...results, table: rows }, null, 2)}\n`);

@@ -17,6 +17,6 @@ npm run --silent build
 echo "== lint and format (biome)"
 npx biome ci .
 echo "== type check (tsc, strict)"
-npx tsc -p tsconfig.json --noEmit
+npm run --silent typecheck
 echo "== tests (vitest)"
 npx vitest run "$@"

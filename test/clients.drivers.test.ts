@@ -17,7 +17,8 @@ import { postfixDriver } from "../clients/postfix.js";
 
 const ready =
   process.getuid?.() === 0 &&
-  spawnSync("docker", ["image", "inspect", "localhost/danelab-exim:latest", "localhost/danelab-postfix:latest"]).status === 0;
+  spawnSync("docker", ["image", "inspect", "localhost/danelab-exim:latest", "localhost/danelab-postfix:latest"])
+    .status === 0;
 
 const SCENARIOS = ["dane-ok", "dane-bad", "no-tls", "insecure", "greylist"] as const;
 

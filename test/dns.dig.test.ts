@@ -170,6 +170,22 @@ describe("transport", () => {
   });
 });
 
+describe("EDNS0 (RFC 6891)", () => {
+  it("OPT in the answer when the query had one, DO echoed, our payload size 1232; none without EDNS", async () => {
+    const r = await auth("+bufsize=4096", `mx.secure.${SUFFIX}`, "A");
+    expect(r.text).toMatch(/EDNS: version: 0, flags: do; udp: 1232/);
+    const plain = await dig(ADDRESS, server.port, ["+norec", "+noedns", `mx.secure.${SUFFIX}`, "A"]);
+    expect(plain.status).toBe("NOERROR");
+    expect(plain.text).not.toContain("OPT PSEUDOSECTION");
+  });
+
+  it("EDNS version 1: BADVERS (§6.1.3), answered with version 0", async () => {
+    const r = await dig(ADDRESS, server.port, ["+norec", "+edns=1", "+noednsnegotiation", `mx.secure.${SUFFIX}`, "A"]);
+    expect(r.status).toBe("BADVERS");
+    expect(r.text).toMatch(/EDNS: version: 0/);
+  });
+});
+
 describe("delv validates the lab's resolver-mode data itself", () => {
   it("fully validated secure TLSA; failure for the bad signature; unsigned for the insecure child", async () => {
     const anchors = join(dir, "anchors.conf");

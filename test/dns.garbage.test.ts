@@ -4,10 +4,14 @@
 // must not crash, its memory must stay bounded, and it must answer correctly right afterwards.
 // Address: 127.0.11.5, port picked by the kernel.
 import { createSocket } from "node:dgram";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DnsBackend } from "../lab/dns/responder.js";
-import { type RunningDnsServer, serveDns } from "../lab/dns/transport.js";
+import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
+import { buildTree } from "../zones/index.js";
+import { fixtureZones, SUFFIX } from "./dns.fixture.js";
 import { dig, query, rssMiB, TcpClient } from "./dns.helpers.js";
 
 const ADDRESS = "127.0.11.5";
@@ -29,13 +33,7 @@ function prng(seed: number) {
   };
 }
 
-const NAMES = [
-  "lab.example",
-  "mx.ta-baseline.lab.example",
-  "_25._tcp.mx.ta-baseline.lab.example",
-  "",
-  "nope.lab.example",
-];
+const NAMES = [SUFFIX, `secure.${SUFFIX}`, `mx.secure.${SUFFIX}`, `_25._tcp.mx.big.${SUFFIX}`, "", `nope.${SUFFIX}`];
 const TYPES: dnsPacket.RecordType[] = ["A", "TLSA", "MX", "DNSKEY", "DS", "NSEC", "SOA", "AAAA"];
 
 function validQueries(): Buffer[] {
@@ -111,29 +109,16 @@ function garbage(r: ReturnType<typeof prng>, seeds: Buffer[]): Buffer {
   }
 }
 
-const backend: DnsBackend = {
-  inLab: (name) => name === "" || name.endsWith("lab.example"),
-  authoritative: ({ name }) => ({
-    rcode: "NOERROR",
-    aa: true,
-    answers: [{ type: "A", name, ttl: 300, data: "127.0.25.1" }],
-    authorities: [],
-    additionals: [],
-  }),
-  resolve: ({ name }) => ({
-    rcode: "NOERROR",
-    status: "secure",
-    answers: [{ type: "A", name, ttl: 300, data: "127.0.25.1" }],
-    authorities: [],
-  }),
-};
-
 let server: RunningDnsServer;
+let dir: string;
 beforeAll(async () => {
-  server = await serveDns({ address: ADDRESS, port: 0, backend, tcpIdleMs: 300 });
+  dir = mkdtempSync(join(tmpdir(), "danelab-dns-garbage-"));
+  const tree = await buildTree(fixtureZones(ADDRESS), { dir });
+  server = await startDnsServer({ address: ADDRESS, port: 0, tree, tcpIdleMs: 300 });
 });
 afterAll(async () => {
   await server?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("DNS server under garbage", () => {
@@ -172,10 +157,10 @@ describe("DNS server under garbage", () => {
     expect(stats.dropped).toBeGreaterThan(1000);
     expect(rssAfter - rssBefore).toBeLessThan(150);
 
-    const udp = await dig(ADDRESS, server.port, ["+norec", "+dnssec", "mx.ta-baseline.lab.example", "A"]);
+    const udp = await dig(ADDRESS, server.port, ["+norec", "+dnssec", `mx.secure.${SUFFIX}`, "A"]);
     expect(udp.status).toBe("NOERROR");
     expect(udp.flags).toContain("aa");
-    const res = await dig(ADDRESS, server.port, ["+dnssec", "mx.ta-baseline.lab.example", "A"]);
+    const res = await dig(ADDRESS, server.port, ["+dnssec", `mx.secure.${SUFFIX}`, "A"]);
     expect(res.flags).toContain("ad");
   }, 60_000);
 
@@ -228,7 +213,7 @@ describe("DNS server under garbage", () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(server.stats().tcpConnections).toBe(0);
 
-    const tcp = await dig(ADDRESS, server.port, ["+tcp", "+norec", "+dnssec", "mx.ta-baseline.lab.example", "A"]);
+    const tcp = await dig(ADDRESS, server.port, ["+tcp", "+norec", "+dnssec", `mx.secure.${SUFFIX}`, "A"]);
     expect(tcp.status).toBe("NOERROR");
     expect(tcp.flags).toContain("aa");
   }, 60_000);

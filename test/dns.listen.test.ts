@@ -1,7 +1,16 @@
 // When the DNS server cannot bind: a port already taken (EADDRINUSE) and a non-root user on port 53 (EACCES, the
 // server started for real as `nobody` via setpriv) each give a ListenError whose message is one paragraph naming the
 // address and port, the likely cause and the fix. Addresses: 127.0.11.2 and 127.0.11.3.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,12 +80,13 @@ describe("ListenError", () => {
     // The lab/dns modules, transpiled to plain JavaScript in a directory nobody can read, run by a real node as nobody.
     const dir = mkdtempSync(join(tmpdir(), "danelab-dns-eacces-"));
     temps.push(dir);
-    for (const f of ["errors", "query", "responder", "transport"]) {
-      const src = readFileSync(join(import.meta.dirname, "../lab/dns", `${f}.ts`), "utf8");
+    const sources = join(import.meta.dirname, "../lab/dns");
+    for (const f of readdirSync(sources).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
+      const src = readFileSync(join(sources, f), "utf8");
       const js = ts.transpileModule(src, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       }).outputText;
-      const out = join(dir, "lab/dns", `${f}.js`);
+      const out = join(dir, "lab/dns", f.replace(/\.ts$/, ".js"));
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, js);
     }

@@ -122,7 +122,8 @@ describe("the other commands", () => {
   it("--help explains the commands", async () => {
     const r = await danelab(["--help"]);
     expect(r.code).toBe(0);
-    for (const cmd of ["up", "report", "explain", "export", "scenarios", "check"]) expect(r.stdout).toMatch(new RegExp(`\\n\\s+${cmd}\\b`));
+    for (const cmd of ["up", "report", "explain", "export", "scenarios", "check"])
+      expect(r.stdout).toMatch(new RegExp(`\\n\\s+${cmd}\\b`));
   });
 
   it("report without a lab says where the manifest should be and how to start the lab", async () => {

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
 import { join } from "node:path";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { EventLog, type LabEvent } from "../lab/events.js";
 import { GreylistAllowList } from "../lab/smtp/greylist.js";
 import { type SmtpListener, type SmtpListenerOptions, startSmtpListener } from "../lab/smtp/listener.js";
@@ -39,8 +39,21 @@ export function makePki(dir: string): TestPki {
   ossl(["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "root.key"], dir);
   ossl(
     [
-      "req", "-x509", "-new", "-key", "root.key", "-subj", "/CN=danelab test root", "-days", "30", "-out", "root.pem",
-      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      "root.key",
+      "-subj",
+      "/CN=danelab test root",
+      "-days",
+      "30",
+      "-out",
+      "root.pem",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
     ],
     dir,
   );
@@ -50,8 +63,21 @@ export function makePki(dir: string): TestPki {
     writeFileSync(join(dir, `${name}.ext`), ext);
     ossl(
       [
-        "x509", "-req", "-in", `${name}.csr`, "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial", "-days", "30",
-        "-extfile", `${name}.ext`, "-out", `${name}.crt`,
+        "x509",
+        "-req",
+        "-in",
+        `${name}.csr`,
+        "-CA",
+        "root.pem",
+        "-CAkey",
+        "root.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        `${name}.ext`,
+        "-out",
+        `${name}.crt`,
       ],
       dir,
     );
@@ -74,8 +100,18 @@ export function makePki(dir: string): TestPki {
     root: readFileSync(join(dir, "root.pem"), "utf8"),
     rsa: leaf("rsa", rsaKey, "mx.a.lab.example", server("digitalSignature,keyEncipherment", "DNS:mx.a.lab.example")),
     ecdsa: leaf("ecdsa", ecKey, "mx.a.lab.example", server("digitalSignature", "DNS:mx.a.lab.example")),
-    rsaKeyEnciphermentOnly: leaf("rsa-ke", rsaKey, "mx.ku.lab.example", server("keyEncipherment", "DNS:mx.ku.lab.example")),
-    sniOther: leaf("sni-other", ecKey, "sni.other.lab.example", server("digitalSignature", "DNS:sni.other.lab.example")),
+    rsaKeyEnciphermentOnly: leaf(
+      "rsa-ke",
+      rsaKey,
+      "mx.ku.lab.example",
+      server("keyEncipherment", "DNS:mx.ku.lab.example"),
+    ),
+    sniOther: leaf(
+      "sni-other",
+      ecKey,
+      "sni.other.lab.example",
+      server("digitalSignature", "DNS:sni.other.lab.example"),
+    ),
     client: leaf(
       "client",
       ecKey,
@@ -144,7 +180,9 @@ export class SmtpTestClient {
 
   static connect(host: string, port = 25, localAddress?: string): Promise<SmtpTestClient> {
     return new Promise((resolve, reject) => {
-      const s = netConnect({ host, port, ...(localAddress ? { localAddress } : {}) }, () => resolve(new SmtpTestClient(s)));
+      const s = netConnect({ host, port, ...(localAddress ? { localAddress } : {}) }, () =>
+        resolve(new SmtpTestClient(s)),
+      );
       s.once("error", reject);
     });
   }
@@ -173,7 +211,8 @@ export class SmtpTestClient {
         return { code: Number(lines[lines.length - 1]!.slice(0, 3)), lines, text: m[0] };
       }
       if (this.closed) return { code: 0, lines: [], text: this.buf };
-      if (Date.now() > deadline) throw new Error(`no SMTP reply within ${timeoutMs} ms (buffer: ${this.buf.slice(0, 200)})`);
+      if (Date.now() > deadline)
+        throw new Error(`no SMTP reply within ${timeoutMs} ms (buffer: ${this.buf.slice(0, 200)})`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 200);
@@ -255,4 +294,67 @@ export function testMessage(marker: string, lines = 20): string {
   const body: string[] = [`Subject: ${marker}`, `Message-ID: <${marker}@mta.example>`, ""];
   for (let i = 0; i < lines; i++) body.push(`${marker} line ${i} `.padEnd(70, "x"));
   return `${body.join("\r\n")}\r\n`;
+}
+
+/**
+ * Writes a Node ESM loader into `dir` that runs this repository's TypeScript directly (transpiled with the installed
+ * typescript, no type check), for child processes of the tests. Returns its file URL for `module.register`.
+ */
+export function writeTsLoader(dir: string): string {
+  const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+  const tsPath = join(root, "node_modules", "typescript", "lib", "typescript.js");
+  const loader = join(dir, "ts-loader.mjs");
+  writeFileSync(
+    loader,
+    `import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import ts from ${JSON.stringify(tsPath)};
+export async function resolve(specifier, context, next) {
+  if (specifier.endsWith(".js") && context.parentURL && context.parentURL.endsWith(".ts")) {
+    const url = new URL(specifier.replace(/\\.js$/, ".ts"), context.parentURL);
+    if (url.protocol === "file:" && existsSync(fileURLToPath(url))) return { url: url.href, shortCircuit: true };
+  }
+  return next(specifier, context);
+}
+export async function load(url, context, next) {
+  if (!url.endsWith(".ts")) return next(url, context);
+  const source = await readFile(fileURLToPath(url), "utf8");
+  const out = ts.transpileModule(source, {
+    fileName: fileURLToPath(url),
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  return { format: "module", source: out.outputText, shortCircuit: true };
+}
+`,
+  );
+  return new URL(`file://${loader}`).href;
+}
+
+/** A child-process script (ESM) that runs one listener on `address`:25 with its store/events under `dir`. */
+export function writeListenerChild(dir: string, pki: TestPki, address: string): string {
+  const repo = join(import.meta.dirname, "..");
+  const url = (p: string) => new URL(`file://${join(repo, p)}`).href;
+  const loader = writeTsLoader(dir);
+  const script = join(dir, `child-${address}.mjs`);
+  writeFileSync(
+    script,
+    `import { register } from "node:module";
+register(${JSON.stringify(loader)});
+const { startSmtpListener } = await import(${JSON.stringify(url("lab/smtp/listener.ts"))});
+const { EventLog } = await import(${JSON.stringify(url("lab/events.ts"))});
+const { MailStore } = await import(${JSON.stringify(url("lab/smtp/store.ts"))});
+const { GreylistAllowList } = await import(${JSON.stringify(url("lab/smtp/greylist.ts"))});
+const listener = await startSmtpListener({
+  scenario: "a", host: "mx.a.lab.example", address: ${JSON.stringify(address)}, port: 25,
+  credentials: [{ key: ${JSON.stringify(pki.rsa.key)}, cert: ${JSON.stringify(pki.rsa.cert)} }],
+  starttls: "offered", acceptDomains: ["lab.example"], allowList: new GreylistAllowList(),
+  store: new MailStore({ dir: ${JSON.stringify(join(dir, "mail"))} }),
+  events: new EventLog({ path: ${JSON.stringify(join(dir, "events.jsonl"))} }),
+});
+process.stdout.write("ready " + listener.port + "\\n");
+process.on("SIGTERM", () => listener.close().then(() => process.exit(0)));
+`,
+  );
+  return script;
 }

@@ -43,22 +43,44 @@ afterAll(async () => {
 
 const kinds = (evs: LabEvent[]) => evs.map((e) => e.kind);
 const sessionsOf = (evs: LabEvent[]) => [...new Set(evs.map((e) => e.session as string))];
-const closed = (address: string, n: number) => () => lab.eventsAt(address).filter((e) => e.kind === "close").length >= n;
+const closed = (address: string, n: number) => () =>
+  lab.eventsAt(address).filter((e) => e.kind === "close").length >= n;
 
 describe("delivery over STARTTLS", () => {
   it("swaks --tls delivers; events show TLS 1.3 and the SNI; the stored file carries the Received header", async () => {
     await lab.start({ address: "127.0.12.1" });
     const r = await swaks([
-      "--server", "127.0.12.1", "--tls", "--tls-sni", "mx.a.lab.example", "--to", "run-7@a.lab.example",
-      "--header", "Subject: probe",
+      "--server",
+      "127.0.12.1",
+      "--tls",
+      "--tls-sni",
+      "mx.a.lab.example",
+      "--to",
+      "run-7@a.lab.example",
+      "--header",
+      "Subject: probe",
     ]);
     expect(r.out).toContain("250 2.0.0 Ok: queued as");
     expect(r.code).toBe(0);
     await until(closed("127.0.12.1", 1), 5000, "close event");
     const evs = lab.eventsAt("127.0.12.1");
     expect(kinds(evs)).toEqual([
-      "connect", "greeting", "command", "ehlo", "command", "tls", "command", "ehlo", "command", "command", "rcpt",
-      "command", "message", "command", "command", "close",
+      "connect",
+      "greeting",
+      "command",
+      "ehlo",
+      "command",
+      "tls",
+      "command",
+      "ehlo",
+      "command",
+      "command",
+      "rcpt",
+      "command",
+      "message",
+      "command",
+      "command",
+      "close",
     ]);
     const ehlo1 = evs.find((e) => e.kind === "ehlo")!;
     expect(ehlo1.starttlsOffered).toBe(true);
@@ -116,19 +138,36 @@ describe("greylisting", () => {
       [220, false],
     ]);
     expect(evs.filter((e) => e.kind === "message")).toHaveLength(1);
-    expect(evs.filter((e) => e.kind === "close").map((e) => e.reason)).toEqual(["server-closed", "server-closed", "quit"]);
+    expect(evs.filter((e) => e.kind === "close").map((e) => e.reason)).toEqual([
+      "server-closed",
+      "server-closed",
+      "quit",
+    ]);
   });
 
   it("an allow-listed client address delivers on its first connection", async () => {
     await lab.start({ address: "127.0.12.3", greylist: { connections: 2, rcptSeconds: 60 } });
     lab.allowList.add("127.0.12.201");
     const r = await swaks([
-      "--server", "127.0.12.3", "--local-interface", "127.0.12.201", "--tls", "--to", "probe@a.lab.example",
+      "--server",
+      "127.0.12.3",
+      "--local-interface",
+      "127.0.12.201",
+      "--tls",
+      "--to",
+      "probe@a.lab.example",
     ]);
     expect(r.code).toBe(0);
     expect(r.out).toContain("250 2.0.0 Ok: queued as");
     // a client not on the list is still greylisted at the same listener
-    const other = await swaks(["--server", "127.0.12.3", "--local-interface", "127.0.12.202", "--to", "probe@a.lab.example"]);
+    const other = await swaks([
+      "--server",
+      "127.0.12.3",
+      "--local-interface",
+      "127.0.12.202",
+      "--to",
+      "probe@a.lab.example",
+    ]);
     expect(other.out).toMatch(/421 4\.7\.0 /);
   });
 
@@ -198,7 +237,9 @@ describe("STARTTLS behaviours", () => {
       stage: "aborted-by-server",
       sni: "mx.a.lab.example",
     });
-    expect((evs.find((e) => e.kind === "tls-error")!.clientHello as { versions: string[] }).versions).toContain("TLSv1.3");
+    expect((evs.find((e) => e.kind === "tls-error")!.clientHello as { versions: string[] }).versions).toContain(
+      "TLSv1.3",
+    );
     expect(evs.some((e) => e.kind === "tls")).toBe(false);
   });
 
@@ -210,8 +251,7 @@ describe("STARTTLS behaviours", () => {
     await c.cmd("EHLO quiet.example");
     expect((await c.cmd("STARTTLS")).code).toBe(220);
     const t = await c.startTls("mx.a.lab.example");
-    const session = () =>
-      lab.eventsAt("127.0.12.16").find((e) => e.kind === "tls" && !seen.has(e.session))?.session;
+    const session = () => lab.eventsAt("127.0.12.16").find((e) => e.kind === "tls" && !seen.has(e.session))?.session;
     await until(() => session() !== undefined, 5000, "tls event");
     t.end();
     await until(
@@ -233,7 +273,15 @@ describe("TLS quirks", () => {
     });
     const r = await run(
       "gnutls-cli",
-      ["--starttls-proto=smtp", "--port", "25", "--sni-hostname", "mx.ku.lab.example", "--no-ca-verification", "127.0.12.8"],
+      [
+        "--starttls-proto=smtp",
+        "--port",
+        "25",
+        "--sni-hostname",
+        "mx.ku.lab.example",
+        "--no-ca-verification",
+        "127.0.12.8",
+      ],
       "",
     );
     expect(r.code).not.toBe(0);
@@ -250,7 +298,39 @@ describe("TLS quirks", () => {
     expect(err.alertNumber).toBe(80);
     expect(String(err.error)).toContain("ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR");
     expect(evs.some((e) => e.kind === "tls")).toBe(false);
-    console.log(`[smtp] gnutls key-usage violation, server side: ${JSON.stringify({ alert: err.alert, error: err.error })}`);
+    console.log(
+      `[smtp] gnutls key-usage violation, server side: ${JSON.stringify({ alert: err.alert, error: err.error })}`,
+    );
+  });
+
+  it("a client that refuses the certificate: the alert it sent is recorded (openssl: unknown_ca)", async () => {
+    await lab.start({ address: "127.0.12.17" });
+    const r = await run(
+      "openssl",
+      [
+        "s_client",
+        "-starttls",
+        "smtp",
+        "-connect",
+        "127.0.12.17:25",
+        "-servername",
+        "mx.a.lab.example",
+        "-CAfile",
+        pki.client.certPath,
+        "-verify_return_error",
+      ],
+      "QUIT\n",
+    );
+    expect(r.code).not.toBe(0);
+    await until(closed("127.0.12.17", 1), 5000, "close");
+    const evs = lab.eventsAt("127.0.12.17");
+    expect(evs.find((e) => e.kind === "tls-error")).toMatchObject({
+      stage: "handshake",
+      alert: "unknown_ca",
+      alertNumber: 48,
+      sni: "mx.a.lab.example",
+    });
+    expect(evs.at(-1)).toMatchObject({ kind: "close", reason: "error", starttlsUsed: false });
   });
 
   it("TLS 1.2 static-RSA only: AES128-GCM-SHA256 works, ECDHE is refused", async () => {
@@ -263,7 +343,16 @@ describe("TLS quirks", () => {
     expect(ok.out).toMatch(/Cipher is AES128-GCM-SHA256/);
     const ecdhe = await run(
       "openssl",
-      ["s_client", "-starttls", "smtp", "-connect", "127.0.12.9:25", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256"],
+      [
+        "s_client",
+        "-starttls",
+        "smtp",
+        "-connect",
+        "127.0.12.9:25",
+        "-tls1_2",
+        "-cipher",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+      ],
       "QUIT\n",
     );
     expect(ecdhe.code).not.toBe(0);
@@ -276,11 +365,35 @@ describe("TLS quirks", () => {
     expect(String(err.error)).toMatch(/no shared cipher/i);
   });
 
+  it("TLS 1.3 only: a TLS 1.2-only client is refused (its ClientHello recorded), a TLS 1.3 client gets in", async () => {
+    await lab.start({ address: "127.0.12.18", tls: { minVersion: "TLSv1.3" } });
+    const old = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25", "-tls1_2"], "QUIT\n");
+    expect(old.code).not.toBe(0);
+    const ok = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25"], "QUIT\n");
+    expect(ok.out).toMatch(/New, TLSv1\.3/);
+    await until(closed("127.0.12.18", 2), 5000, "closes");
+    const evs = lab.eventsAt("127.0.12.18");
+    const err = evs.find((e) => e.kind === "tls-error")!;
+    expect(String(err.error)).toMatch(/unsupported protocol|version/i);
+    expect((err.clientHello as { versions: string[] }).versions).toEqual(["TLSv1.2"]);
+    expect(evs.find((e) => e.kind === "tls")).toMatchObject({ version: "TLSv1.3" });
+  });
+
   it("client certificate requested (not required): openssl s_client -cert shows up in the tls event", async () => {
     await lab.start({ address: "127.0.12.10", tls: { requestClientCert: true } });
     const withCert = await run(
       "openssl",
-      ["s_client", "-starttls", "smtp", "-connect", "127.0.12.10:25", "-cert", pki.client.certPath, "-key", pki.client.keyPath],
+      [
+        "s_client",
+        "-starttls",
+        "smtp",
+        "-connect",
+        "127.0.12.10:25",
+        "-cert",
+        pki.client.certPath,
+        "-key",
+        pki.client.keyPath,
+      ],
       "QUIT\n",
     );
     expect(withCert.out).toMatch(/Cipher is/);
@@ -325,7 +438,13 @@ describe("limits", () => {
     await lab.start({ address: "127.0.12.12", limits: { maxMessageSize: 2000 } });
     const before = lab.store.list().length;
     const r = await swaks([
-      "--server", "127.0.12.12", "--tls", "--to", "probe@a.lab.example", "--body", "x".repeat(5000),
+      "--server",
+      "127.0.12.12",
+      "--tls",
+      "--to",
+      "probe@a.lab.example",
+      "--body",
+      "x".repeat(5000),
     ]);
     expect(r.out).toMatch(/250[- ]SIZE 2000/);
     expect(r.out).toMatch(/552 5\.3\.4 /);

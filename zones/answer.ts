@@ -123,7 +123,10 @@ function answerFromZone(
         continue;
       }
       // NODATA (RFC 2308 §2.2): SOA; RFC 4035 §3.1.3.1: the NSEC of the name, whose bitmap lacks the type.
-      const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nsecWithSigs(zone, zone.rrset(name, "NSEC")[0]) : [])];
+      const authorities = [
+        ...negativeSoa(zone, dnssecOk),
+        ...(dnssecOk ? nsecWithSigs(zone, zone.rrset(name, "NSEC")[0]) : []),
+      ];
       return { rcode: "NOERROR", aa: true, answers, authorities, additionals: [] };
     }
     if (zone.exists(name)) {

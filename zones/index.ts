@@ -8,9 +8,9 @@
 // the child's KSK — and signs it, which links the chain. A child without a DS is "insecure" (the parent's signed NSEC
 // proves the DS is absent); any signature that does not verify, or has expired, makes the data "bogus".
 
-export { answerAuthoritative, type AuthoritativeQuestion } from "./answer.js";
+export { type AuthoritativeQuestion, answerAuthoritative } from "./answer.js";
 export { ALGORITHM_NAMES, dsDigest, keyTag } from "./keys.js";
-export { buildTree, type BuildOptions } from "./tree.js";
+export { type BuildOptions, buildTree } from "./tree.js";
 export {
   type Algorithm,
   type Answer,

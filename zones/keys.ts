@@ -3,7 +3,7 @@
 // start generates no keys. Each zone has a KSK (flags 257, signs the DNSKEY RRset, the parent's DS points at it) and a
 // ZSK (flags 256, signs everything else) — RFC 4034 §2.1.1, RFC 6781 §3.1.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { nameWire } from "./wire.js";
@@ -170,6 +170,8 @@ export async function zoneKey(
   if (path !== undefined && existsSync(path)) {
     try {
       const k = createPrivateKey(readFileSync(path));
+      // A key file others can read (copied in, restored from a backup) is tightened back to 0600.
+      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
       if (keyMatches(algorithm, k)) {
         privateKey = k;
         counters.loaded++;

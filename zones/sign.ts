@@ -30,7 +30,9 @@ export function labelCount(owner: string): number {
  * (RFC 4034 §6.3, as left-justified octet strings) and duplicates removed.
  */
 export function signedData(sig: Omit<RrsigData, "signature">, rrset: Answer[]): Buffer {
-  const head = packet.record("RRSIG").encode({ ...sig, signersName: sig.signersName.toLowerCase(), signature: Buffer.alloc(0) });
+  const head = packet
+    .record("RRSIG")
+    .encode({ ...sig, signersName: sig.signersName.toLowerCase(), signature: Buffer.alloc(0) });
   const parts: Buffer[] = [head.subarray(2, 2 + head.readUInt16BE(0))];
   const rdatas = rrset.map(canonicalRdata).sort(Buffer.compare);
   const unique = rdatas.filter((r, i) => i === 0 || !r.equals(rdatas[i - 1]!));
@@ -39,7 +41,9 @@ export function signedData(sig: Omit<RrsigData, "signature">, rrset: Answer[]): 
   // RFC 4035 §5.3.2: the owner is reconstructed from the Labels field (a wildcard expansion would shorten it).
   const ownerLabels = labels(first.name.toLowerCase());
   const owner =
-    ownerLabels.length > sig.labels ? ["*", ...ownerLabels.slice(ownerLabels.length - sig.labels)].join(".") : first.name;
+    ownerLabels.length > sig.labels
+      ? ["*", ...ownerLabels.slice(ownerLabels.length - sig.labels)].join(".")
+      : first.name;
   const ownerWire = nameWire(owner);
   const fixed = Buffer.alloc(8);
   fixed.writeUInt16BE(typeCode(first.type), 0);
@@ -89,15 +93,21 @@ export function signRRset(
   return { name: first.name, type: "RRSIG", ttl, class: "IN", data: { ...sig, signature } } as Answer;
 }
 
+/** Imported public keys, per DNSKEY key buffer (importing costs more than verifying). */
+const publicKeys = new WeakMap<Buffer, KeyObject>();
+
 /** RFC 4035 §5.3.1 + §5.3.3: does `rrsig` verify over `rrset` with `dnskey`? (The validity window is checked apart.) */
 export function verifyRrsig(rrsig: Answer, rrset: Answer[], dnskey: DnskeyData): boolean {
   const sig = dataOf<RrsigData>(rrsig);
   if (sig.algorithm !== dnskey.algorithm) return false;
-  let key: KeyObject;
-  try {
-    key = publicKeyFromDnskey(dnskey);
-  } catch {
-    return false;
+  let key = publicKeys.get(dnskey.key);
+  if (key === undefined) {
+    try {
+      key = publicKeyFromDnskey(dnskey);
+    } catch {
+      return false;
+    }
+    publicKeys.set(dnskey.key, key);
   }
   const { signature, ...rest } = sig;
   try {

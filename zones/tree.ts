@@ -46,9 +46,13 @@ const GENERATED = new Set(["SOA", "NS", "DNSKEY", "NSEC", "NSEC3", "NSEC3PARAM",
 /** Names in record data, normalised like owner names. */
 function normalizeRecord(rr: Answer, origin: string): Answer {
   const name = normalizeName(rr.name);
-  const out = { ...rr, name, class: "IN", ttl: ttlOf(rr) || 300 } as Answer & { data: unknown };
+  const out = { ...rr, name, class: "IN", ttl: (rr as { ttl?: number }).ttl ?? 300 } as Answer & { data: unknown };
   const data = (rr as { data: unknown }).data;
   switch (rr.type) {
+    case "TXT":
+      // dns-packet turns the strings of a TXT array into Buffers in place: keep the caller's array as it was.
+      if (Array.isArray(data)) out.data = [...data];
+      break;
     case "CNAME":
     case "DNAME":
     case "PTR":
@@ -244,7 +248,12 @@ class Zone implements SignedZone {
         if (cut !== undefined && type !== "DS" && type !== "NSEC") continue;
         const kinds = faultFor(name, type);
         const key: ZoneKey = type === "DNSKEY" ? keys.ksk : keys.zsk;
-        const rrsig = signRRset(this.rrset(name, type), key, this.origin, kinds.includes("expired-signature") ? expired : window);
+        const rrsig = signRRset(
+          this.rrset(name, type),
+          key,
+          this.origin,
+          kinds.includes("expired-signature") ? expired : window,
+        );
         if (kinds.includes("bad-signature")) {
           const sig = dataOf<{ signature: Buffer }>(rrsig).signature;
           sig[sig.length >> 1] = (sig[sig.length >> 1] ?? 0) ^ 0xff;
@@ -283,7 +292,9 @@ function prepare(spec: ZoneSpec): Omit<Prepared, "parent" | "children"> {
   const where = `zone ${origin || "."}`;
   const algorithm = spec.algorithm ?? 13;
   if (![8, 13, 15].includes(algorithm)) {
-    throw new ZoneError(`${where}: algorithm ${algorithm} is not supported; use 8 (RSASHA256), 13 (ECDSAP256SHA256) or 15 (ED25519)`);
+    throw new ZoneError(
+      `${where}: algorithm ${algorithm} is not supported; use 8 (RSASHA256), 13 (ECDSAP256SHA256) or 15 (ED25519)`,
+    );
   }
   if (!spec.nameservers?.length) {
     throw new ZoneError(`${where}: no name servers; give at least one { name, address } in nameservers`);
@@ -291,10 +302,14 @@ function prepare(spec: ZoneSpec): Omit<Prepared, "parent" | "children"> {
   const records = (spec.records ?? []).map((rr) => normalizeRecord(rr, origin));
   for (const rr of records) {
     if (!isInOrSelf(rr.name, origin)) {
-      throw new ZoneError(`${where}: the ${rr.type} record at ${rr.name || "."} lies outside the zone; move it to the zone that holds that name`);
+      throw new ZoneError(
+        `${where}: the ${rr.type} record at ${rr.name || "."} lies outside the zone; move it to the zone that holds that name`,
+      );
     }
     if (GENERATED.has(rr.type)) {
-      throw new ZoneError(`${where}: ${rr.type} records are generated (found one at ${rr.name || "."}); remove it from the records`);
+      throw new ZoneError(
+        `${where}: ${rr.type} records are generated (found one at ${rr.name || "."}); remove it from the records`,
+      );
     }
   }
   return {
@@ -388,7 +403,8 @@ export async function buildTree(zones: ZoneSpec[], opts: BuildOptions = {}): Pro
     for (const ns of p.nameservers) zone.add({ name: p.origin, type: "NS", ttl: TTL.ns, class: "IN", data: ns.name });
     const k = keys.get(p.origin);
     if (k) {
-      for (const key of [k.ksk, k.zsk]) zone.add({ name: p.origin, type: "DNSKEY", ttl: TTL.dnskey, class: "IN", data: key.dnskey });
+      for (const key of [k.ksk, k.zsk])
+        zone.add({ name: p.origin, type: "DNSKEY", ttl: TTL.dnskey, class: "IN", data: key.dnskey });
     }
     for (const rr of p.records) {
       const cut = zone.cutFor(rr.name);

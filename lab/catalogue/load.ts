@@ -123,7 +123,12 @@ export function parseScenarioFile(file: string, text: string): { scenario: Loade
   if (!parsed.success) {
     return {
       problems: parsed.error.issues.map((issue) => {
-        const line = lineForPath(doc, issue.path as (string | number)[], lineOf);
+        // An unknown key is reported at its own line, not at its parent mapping's.
+        const path = [
+          ...(issue.path as (string | number)[]),
+          ...(issue.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : []),
+        ];
+        const line = lineForPath(doc, path, lineOf);
         return `${file}:${line}: ${describeIssue(issue)}`;
       }),
     };

@@ -1,7 +1,7 @@
 // The two trust modes, EDNS0 and truncation, decided per message (no sockets), against a small hand-written backend.
 import dnsPacket from "dns-packet";
 import { describe, expect, it } from "vitest";
-import { AD, RD } from "./query.js";
+import { AD, CD, RD } from "./query.js";
 import { type DnsBackend, type DnsQueryEvent, Responder } from "./responder.js";
 
 /** dns-packet's decode result as the tests read it (its typings mark every section optional and omit rcode). */
@@ -46,7 +46,7 @@ const bigTlsa = Array.from({ length: 12 }, (_, i) => tlsa(i));
 const backend: DnsBackend = {
   inLab: (name) => name === "" || name === "lab.example" || name.endsWith(".lab.example"),
   authoritative: ({ name, type, dnssecOk }) => {
-    if (name === "mx.lab.example" && type === "A") {
+    if ((name === "mx.lab.example" || name === "bogus.lab.example") && type === "A") {
       const a: dnsPacket.Answer = { type: "A", name, ttl: 300, data: "127.0.25.1" };
       return { rcode: "NOERROR", aa: true, answers: dnssecOk ? [a, sig("A")] : [a], authorities: [], additionals: [] };
     }
@@ -238,6 +238,21 @@ describe("Responder, resolver mode (RD=1)", () => {
     expect(insecure?.p.flag_ad).toBe(false);
     expect(ask(r, "bogus.lab.example", "A", { rd: true, do: true })?.p.rcode).toBe("SERVFAIL");
     expect(ask(r, "fail.lab.example", "A", { rd: true, do: true })?.p.rcode).toBe("SERVFAIL");
+    // RFC 4035 §3.2.2: with CD the client validates itself and gets bogus data as published, without AD.
+    const cdQuery = (name: string) =>
+      dnsPacket.encode({
+        type: "query",
+        id: 5,
+        flags: RD | CD,
+        questions: [{ type: "A", name }],
+        additionals: [{ type: "OPT", name: ".", udpPayloadSize: 1232, flags: dnsPacket.DNSSEC_OK } as dnsPacket.Answer],
+      });
+    const cdBogus = decode(r.answer(cdQuery("bogus.lab.example"), "udp", "127.0.0.1") as Buffer);
+    expect(cdBogus.rcode).toBe("NOERROR");
+    expect(cdBogus.flag_ad).toBe(false);
+    expect(cdBogus.answers.map((x) => x.type)).toEqual(["A", "RRSIG"]);
+    const cdSecure = decode(r.answer(cdQuery("mx.lab.example"), "udp", "127.0.0.1") as Buffer);
+    expect(cdSecure.flag_ad).toBe(true);
     const outside = ask(r, "www.example.org", "A", { rd: true });
     expect(outside?.p.rcode).toBe("REFUSED");
     expect(outside?.p.flag_ra).toBe(true);
@@ -258,5 +273,28 @@ describe("Responder, resolver mode (RD=1)", () => {
     expect(reply.questions[0]?.name).toBe("mx.LAB.example");
     expect(reply.flag_ad).toBe(true);
     expect(r.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 1 });
+  });
+});
+
+describe("Responder, replay of identical queries", () => {
+  it("the same bytes with another id get the same reply with that id; UDP and TCP replies are kept apart", () => {
+    const events: DnsQueryEvent[] = [];
+    const r = new Responder(backend, { onQuery: (e) => events.push(e) });
+    const q = (id: number) =>
+      dnsPacket.encode({ type: "query", id, questions: [{ type: "TLSA", name: "_25._tcp.mx.lab.example" }] });
+    const first = r.answer(q(1), "udp", "127.0.0.1") as Buffer;
+    const second = r.answer(q(2), "udp", "127.0.0.1") as Buffer;
+    expect(second.readUInt16BE(0)).toBe(2);
+    expect(second.subarray(2)).toEqual(first.subarray(2));
+    expect(decode(second).flag_tc).toBe(true);
+    const overTcp = decode(r.answer(q(3), "tcp", "127.0.0.1") as Buffer);
+    expect(overTcp.flag_tc).toBe(false);
+    expect(overTcp.answers).toHaveLength(12);
+    expect(events.map((e) => [e.transport, e.tc])).toEqual([
+      ["udp", true],
+      ["udp", true],
+      ["tcp", false],
+    ]);
+    expect(r.stats()).toMatchObject({ cacheHits: 2, cacheMisses: 1, truncated: 2 });
   });
 });

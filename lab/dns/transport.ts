@@ -49,6 +49,7 @@ export async function serveDns(opts: ServeDnsOptions): Promise<RunningDnsServer>
   let server: Server | undefined;
   for (let attempt = 0; ; attempt++) {
     udp = await bindUdp(opts.address, opts.port);
+    serveUdp(udp);
     const port = udp.address().port;
     try {
       server = await listenTcp(opts.address, port, (socket) => serveTcpConnection(socket));
@@ -70,13 +71,21 @@ export async function serveDns(opts: ServeDnsOptions): Promise<RunningDnsServer>
       // Not fatal: the default buffers only mean earlier drops under load.
     }
   }
-  boundUdp.on("error", () => {
-    // Errors after bind (ICMP unreachable reported on send, ENOBUFS) concern one client, not the server.
-  });
-  boundUdp.on("message", (msg, rinfo) => {
-    const reply = responder.answer(msg, "udp", rinfo.address);
-    if (reply) boundUdp.send(reply, rinfo.port, rinfo.address, ignore);
-  });
+  function serveUdp(socket: UdpSocket): void {
+    socket.on("error", () => {
+      // Errors after bind (ICMP unreachable reported on send, ENOBUFS) concern one client, not the server.
+    });
+    socket.on("message", (msg, rinfo) => {
+      const reply = responder.answer(msg, "udp", rinfo.address);
+      if (!reply) return;
+      try {
+        // No callback: Node then skips scheduling one per datagram; send errors arrive as "error" events (ignored).
+        socket.send(reply, rinfo.port, rinfo.address);
+      } catch {
+        // A forged source (port 0) makes send() throw synchronously; that packet gets no answer, the server lives on.
+      }
+    });
+  }
 
   function serveTcpConnection(socket: TcpSocket): void {
     tcp.open.add(socket);

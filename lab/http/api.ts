@@ -30,6 +30,14 @@ export interface HttpApiOptions {
   allowList: { add(address: string): void; has(address: string): boolean; list(): string[] };
   /** The grader for one run (`run-<id>` recipients) or all traffic. */
   grade: (run?: string) => ScenarioGrade[];
+  /**
+   * More about one scenario for GET /api/scenarios/<id> (the web UI's scenario page): DNS records with their DNSSEC
+   * status, presented chains with TLSA matches, inspect commands — lab/ui-data.ts `scenarioDetail`. Its fields are
+   * added to the manifest entry.
+   */
+  scenarioDetail?: (id: string) => object | undefined;
+  /** The `danelab check` matrices in the state directory (lab/ui-data.ts `checkResults`), for GET /api/checks. */
+  checks?: { list(): object[]; get(id: string): object | undefined };
   /** Serve these files at `/` (the web UI) instead of the built-in endpoint list. */
   staticDir?: string | undefined;
   /** SSE keep-alive comment interval; default 15 s. */
@@ -48,7 +56,11 @@ export const ENDPOINTS: readonly { method: string; path: string; what: string }[
   { method: "GET", path: "/api/health", what: "liveness: ok, version, uptime, number of scenarios, newest event seq" },
   { method: "GET", path: "/api/manifest", what: "the manifest (same as <state>/manifest.json)" },
   { method: "GET", path: "/api/scenarios", what: "the scenarios of this lab (id, expect, MX hosts, TLSA records…)" },
-  { method: "GET", path: "/api/scenarios/<id>", what: "one scenario" },
+  {
+    method: "GET",
+    path: "/api/scenarios/<id>",
+    what: "one scenario, with its DNS records and DNSSEC status, presented chains, TLSA matches and inspect commands",
+  },
   { method: "GET", path: "/api/events?since=&scenario=&kind=&limit=", what: "events with seq > since (array)" },
   {
     method: "GET",
@@ -63,6 +75,8 @@ export const ENDPOINTS: readonly { method: string; path: string; what: string }[
     path: "/api/report?run=&format=",
     what: `verdict per scenario; format ${REPORT_FORMATS.join(" | ")} (json default)`,
   },
+  { method: "GET", path: "/api/checks", what: "the scenario × client matrices of `danelab check` runs, newest first" },
+  { method: "GET", path: "/api/checks/<id>", what: "one matrix (as its matrix.json)" },
   { method: "GET", path: "/api/greylist", what: "client addresses that skip greylisting" },
   { method: "POST", path: "/api/greylist/allow", what: 'add one: body {"address": "127.0.0.9"}' },
 ];
@@ -142,7 +156,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         if (third !== undefined) throw notFound(path);
         const scenario = scenarios.find((s) => s.id === second);
         if (!scenario) throw new HttpError(404, `no scenario "${second}" in this lab (GET /api/scenarios lists them)`);
-        return json(res, 200, scenario);
+        return json(res, 200, { ...scenario, ...(options.scenarioDetail?.(scenario.id) ?? {}) });
       }
       case "events": {
         allow(method, ["GET"]);
@@ -204,6 +218,15 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
           junit: "application/xml; charset=utf-8",
         }[format];
         return send(res, 200, type, `${text}\n`);
+      }
+      case "checks": {
+        allow(method, ["GET"]);
+        onlyParams(url, []);
+        if (third !== undefined) throw notFound(path);
+        if (second === undefined) return json(res, 200, options.checks?.list() ?? []);
+        const matrix = options.checks?.get(second);
+        if (!matrix) throw new HttpError(404, `no check result "${second}" in this lab (GET /api/checks lists them)`);
+        return json(res, 200, matrix);
       }
       case "greylist": {
         if (second === undefined) {

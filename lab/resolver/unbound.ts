@@ -83,7 +83,9 @@ export async function startUnbound(o: UnboundOptions): Promise<RunningUnbound> {
   writeFileSync(configPath, unboundConfig(o, anchorPath, logPath));
   const check = spawnSync("unbound-checkconf", [configPath], { encoding: "utf8" });
   if (check.status !== 0) {
-    throw new ResolverError(`danelab wrote an unbound configuration that unbound rejects:\n${check.stdout}${check.stderr}`);
+    throw new ResolverError(
+      `danelab wrote an unbound configuration that unbound rejects:\n${check.stdout}${check.stderr}`,
+    );
   }
   const child = spawn("unbound", ["-d", "-c", configPath], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";

@@ -20,7 +20,7 @@ import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
-import type { CloseReason, ClientHelloSummary, EventLog, SmtpEventInput } from "../events.js";
+import type { ClientHelloSummary, CloseReason, EventLog, SmtpEventInput } from "../events.js";
 import { ConnectionGreylist, type GreylistAllowList, normalizeAddress, RcptGreylist } from "./greylist.js";
 import { type MailStore, type MessageDraft, runOfRecipient } from "./store.js";
 import { alertFromError, clientHelloRecordLength, parseClientHello } from "./tls-inspect.js";
@@ -168,9 +168,17 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
   const rcptGreylist = opts.greylist?.rcptSeconds ? new RcptGreylist(opts.greylist.rcptSeconds) : null;
   let listenerName = `${host} ${opts.address}:${opts.port}`;
 
-  const emit = (s: Session, fields: DistributiveOmit<SmtpEventInput, "session" | "scenario" | "listener" | "client">) => {
-    events.append({ session: s.id, scenario: opts.scenario, listener: listenerName, client: s.client, ...fields } as
-      SmtpEventInput);
+  const emit = (
+    s: Session,
+    fields: DistributiveOmit<SmtpEventInput, "session" | "scenario" | "listener" | "client">,
+  ) => {
+    events.append({
+      session: s.id,
+      scenario: opts.scenario,
+      listener: listenerName,
+      client: s.client,
+      ...fields,
+    } as SmtpEventInput);
   };
 
   // TLS: the same version/cipher settings for the default context and every SNI context.
@@ -219,7 +227,10 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
     requestCert: opts.tls?.requestClientCert === true,
     rejectUnauthorized: false,
     ...(sniContexts.size > 0
-      ? { SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) => cb(null, sniLookup(servername)) }
+      ? {
+          SNICallback: (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void) =>
+            cb(null, sniLookup(servername)),
+        }
       : {}),
 
     onConnect(session, callback) {
@@ -231,7 +242,9 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
       }
       if (connGreylist && !opts.allowList.has(s.client) && connGreylist.check(s.client)) {
         s.greylisted = true;
-        return callback(refuse(421, `4.7.0 ${host} Greylisted: first connections from ${s.client} are refused, try again later`));
+        return callback(
+          refuse(421, `4.7.0 ${host} Greylisted: first connections from ${s.client} are refused, try again later`),
+        );
       }
       callback();
     },
@@ -250,13 +263,15 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
           version: s.tls.version,
           cipher: s.tls.cipher,
           sni,
-          clientCertificate: peer && Object.keys(peer).length > 0 ? formatSubject(peer.subject) || "(empty subject)" : null,
+          clientCertificate:
+            peer && Object.keys(peer).length > 0 ? formatSubject(peer.subject) || "(empty subject)" : null,
           clientCertificateError:
-            peer && Object.keys(peer).length > 0 ? ((tls as unknown as { authorizationError?: string }).authorizationError ?? null) : null,
-          serverCertificate:
-            local && local.fingerprint256
-              ? { subject: formatSubject(local.subject), sha256: local.fingerprint256.replace(/:/g, "").toLowerCase() }
+            peer && Object.keys(peer).length > 0
+              ? ((tls as unknown as { authorizationError?: string }).authorizationError ?? null)
               : null,
+          serverCertificate: local?.fingerprint256
+            ? { subject: formatSubject(local.subject), sha256: local.fingerprint256.replace(/:/g, "").toLowerCase() }
+            : null,
         });
       }
       callback();
@@ -286,7 +301,10 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
       const client = s?.client ?? session.remoteAddress;
       if (rcptGreylist && !opts.allowList.has(client) && rcptGreylist.check(client, s?.sender ?? "", rcpt)) {
         return callback(
-          refuse(451, `4.7.1 <${rcpt}>: Recipient address rejected: Greylisted, try again in ${rcptGreylist.seconds} seconds`),
+          refuse(
+            451,
+            `4.7.1 <${rcpt}>: Recipient address rejected: Greylisted, try again in ${rcptGreylist.seconds} seconds`,
+          ),
         );
       }
       callback();
@@ -516,7 +534,13 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
       if (opts.starttls === "refused") {
         // RFC 3207 §4: 454 "TLS not available due to temporary reason"
         conn.send(454, "4.7.0 TLS not available due to temporary reason");
-        emit(s, { kind: "tls-error", stage: "refused", alert: null, alertNumber: null, error: "STARTTLS refused with 454 (scenario behaviour)" });
+        emit(s, {
+          kind: "tls-error",
+          stage: "refused",
+          alert: null,
+          alertNumber: null,
+          error: "STARTTLS refused with 454 (scenario behaviour)",
+        });
         s.tlsErrorRecorded = true;
         return callback();
       }

@@ -349,7 +349,9 @@ function readStoredInfo(path: string, scenario: string, id: string): StoredMessa
       sender,
       recipients,
       run: runOf(recipients),
-      tls: tlsMatch ? { version: tlsMatch[1]!, cipher: tlsMatch[2]!, sni: tlsMatch[3] === "none" ? null : tlsMatch[3]! } : null,
+      tls: tlsMatch
+        ? { version: tlsMatch[1]!, cipher: tlsMatch[2]!, sni: tlsMatch[3] === "none" ? null : tlsMatch[3]! }
+        : null,
     };
   } catch {
     return null;

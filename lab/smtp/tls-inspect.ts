@@ -76,11 +76,11 @@ export function alertFromError(err: { code?: string; message?: string } | null |
 }
 
 const VERSION_NAMES: Record<number, string> = {
-  0x0300: "SSLv3",
-  0x0301: "TLSv1",
-  0x0302: "TLSv1.1",
-  0x0303: "TLSv1.2",
-  0x0304: "TLSv1.3",
+  768: "SSLv3",
+  769: "TLSv1",
+  770: "TLSv1.1",
+  771: "TLSv1.2",
+  772: "TLSv1.3",
 };
 
 /** How many bytes of a TLS record the sniffer must wait for: null = not a TLS handshake record. */

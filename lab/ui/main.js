@@ -7,7 +7,15 @@
 // It reads only the public HTTP API. Checked JavaScript (JSDoc types, `npx tsc -p lab/ui/tsconfig.json`): the Node
 // program in the root tsconfig.json compiles without the DOM library, so the browser code lives outside it; the
 // DOM-free logic is in model.ts, tested with vitest.
-import { buildTimelines, filterCatalogue, parseRoute, routeHash, runsFromEvents, splitMessage, tricky } from "./model.ts";
+import {
+  buildTimelines,
+  filterCatalogue,
+  parseRoute,
+  routeHash,
+  runsFromEvents,
+  splitMessage,
+  tricky,
+} from "./model.ts";
 
 /** @typedef {import("./model.ts").UiEvent} UiEvent */
 /** @typedef {import("./model.ts").Timeline} Timeline */
@@ -17,7 +25,8 @@ import { buildTimelines, filterCatalogue, parseRoute, routeHash, runsFromEvents,
  * @typedef {{ name: string; depth: number; subject: string; issuer: string; serial: string; san: string[];
  *   keyUsage: { usages: string[]; critical: boolean } | null; extKeyUsage: string[] | null; ca: boolean;
  *   notBefore: string; notAfter: string; keyType: string; spkiSha256: string; certSha256: string;
- *   tlsaMatches: number[]; authenticates: boolean; nameMatches: string[]; looksRightOnly: boolean; notes: Note[] }} CertView
+ *   tlsaMatches: number[]; authenticates: boolean; nameMatches: string[]; nameMatchKind: "host" | "next-hop" | null;
+ *   looksRightOnly: boolean; notes: Note[] }} CertView
  * @typedef {{ record: string; usage: number; selector: number; matching: number; hex: string; usable: boolean;
  *   note: string | null; matches: { chain: number; depth: number; authenticates: boolean }[] }} TlsaView
  * @typedef {{ name: string; preference: number; addressName: string; address: string; port: number; behaviour: string[];
@@ -32,6 +41,11 @@ import { buildTimelines, filterCatalogue, parseRoute, routeHash, runsFromEvents,
  * @typedef {{ run: string | null; summary: Record<string, number>; grades: Grade[] }} Report
  * @typedef {{ id: string; scenario: string; size: number; receivedAt: string; client: string | null; sender: string | null;
  *   recipients: string[]; run: string | null; tls: { version: string; cipher: string; sni: string | null } | null }} Message
+ * @typedef {{ id: string; generated: string; columns: string[]; scenarios: number }} CheckSummary
+ * @typedef {{ grade?: { verdict: string; reason: string }; outcome?: { status: string; security?: string; attempts: number;
+ *   error?: string } }} MatrixCell
+ * @typedef {{ generated: string; columns: { id: string; client: string; mode: string; runId: string; error?: string }[];
+ *   rows: { scenario: string; title: string; group: string; expect: string; cells: Record<string, MatrixCell> }[] }} Matrix
  */
 
 /** How many old events the board loads at start (the lab keeps more; the board shows the recent past). */
@@ -80,7 +94,10 @@ const badge = (text, tone) => h("span", { class: `badge ${tone}` }, text);
 
 /** @param {string} expect */
 const expectBadge = (expect) =>
-  badge(expect, expect.startsWith("deliver") || expect === "tls-required" ? "ok" : expect === "no-delivery" ? "bad" : "info");
+  badge(
+    expect,
+    expect.startsWith("deliver") || expect === "tls-required" ? "ok" : expect === "no-delivery" ? "bad" : "info",
+  );
 
 /** @param {string} verdict */
 const verdictBadge = (verdict) =>
@@ -89,7 +106,9 @@ const verdictBadge = (verdict) =>
 /** @param {string} iso */
 function clock(iso) {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString([], { hour12: false }) + `.${String(d.getMilliseconds()).padStart(3, "0")}`;
+  return Number.isNaN(d.getTime())
+    ? iso
+    : d.toLocaleTimeString([], { hour12: false }) + `.${String(d.getMilliseconds()).padStart(3, "0")}`;
 }
 
 /**
@@ -203,6 +222,40 @@ async function pageCatalogue() {
   const expects = [...new Set(list.map((s) => s.expect))].sort();
   const results = h("div", { class: "catalogue" });
   const count = h("p", { class: "muted", "aria-live": "polite" });
+  /** The grader's verdict per scenario (all traffic), shown on each card and kept current as events arrive. */
+  /** @type {Map<string, Grade>} */
+  let grades = new Map();
+  const loadGrades = async () => {
+    try {
+      /** @type {Report} */
+      const report = await api("/api/report?format=json");
+      grades = new Map(report.grades.map((g) => [g.scenario, g]));
+    } catch {
+      // no verdicts: the cards still show the catalogue
+    }
+  };
+  await loadGrades();
+  let gradeTimer = 0;
+  const fillVerdict = (/** @type {HTMLElement} */ slot, /** @type {string} */ id) => {
+    const g = grades.get(id);
+    slot.replaceChildren(...(g && g.verdict !== "not-tested" ? [" ", verdictBadge(g.verdict)] : []));
+    slot.title = g?.reason ?? "";
+  };
+  const verdictOf = (/** @type {string} */ id) => {
+    const slot = h("span", { class: "verdict", "data-for": id });
+    fillVerdict(slot, id);
+    return slot;
+  };
+  // Verdicts change in place, so a keyboard user's focus on a card survives live updates.
+  state.onEvents = () => {
+    clearTimeout(gradeTimer);
+    gradeTimer = window.setTimeout(async () => {
+      await loadGrades();
+      for (const slot of results.querySelectorAll(".verdict[data-for]")) {
+        fillVerdict(/** @type {HTMLElement} */ (slot), slot.getAttribute("data-for") ?? "");
+      }
+    }, 300);
+  };
   const render = () => {
     const groups = filterCatalogue(list, state.filter.query, state.filter.expect);
     const n = groups.reduce((m, g) => m + g.scenarios.length, 0);
@@ -223,6 +276,7 @@ async function pageCatalogue() {
                 h("a", { href: routeHash({ page: "scenario", id: s.id }), class: "card-link" }, h("code", {}, s.id)),
                 " ",
                 expectBadge(s.expect),
+                verdictOf(s.id),
                 h("p", { class: "title" }, s.title),
                 h("p", { class: "tricky" }, tricky(s.teach)),
               ),
@@ -233,14 +287,24 @@ async function pageCatalogue() {
     );
   };
   const query = /** @type {HTMLInputElement} */ (
-    h("input", { type: "search", id: "filter", placeholder: "filter: wildcard, keyUsage, greylist… (key: /)", value: state.filter.query })
+    h("input", {
+      type: "search",
+      id: "filter",
+      placeholder: "filter: wildcard, keyUsage, greylist… (key: /)",
+      value: state.filter.query,
+    })
   );
   query.addEventListener("input", () => {
     state.filter.query = query.value;
     render();
   });
   const select = /** @type {HTMLSelectElement} */ (
-    h("select", { id: "filter-expect" }, h("option", { value: "" }, "any expected verdict"), expects.map((e) => h("option", { value: e }, e)))
+    h(
+      "select",
+      { id: "filter-expect" },
+      h("option", { value: "" }, "any expected verdict"),
+      expects.map((e) => h("option", { value: e }, e)),
+    )
   );
   select.value = state.filter.expect;
   select.addEventListener("change", () => {
@@ -274,7 +338,12 @@ async function pageScenario(id) {
   const s = state.details.get(id) ?? (await api(`/api/scenarios/${encodeURIComponent(id)}`));
   state.details.set(id, s);
   const activity = h("div", { class: "timelines" });
-  const renderActivity = () => renderTimelines(activity, state.events.filter((e) => e.scenario === id), "No connection to this scenario yet.");
+  const renderActivity = () =>
+    renderTimelines(
+      activity,
+      state.events.filter((e) => e.scenario === id),
+      "No connection to this scenario yet.",
+    );
   renderActivity();
   state.onEvents = renderActivity;
   return [
@@ -298,7 +367,8 @@ async function pageScenario(id) {
 
 /** @param {NonNullable<ScenarioDetail["dns"]>} dns */
 function dnsSection(dns) {
-  const tone = /** @param {string} st */ (st) => (st === "secure" ? "ok" : st === "insecure" ? "info" : st === "unknown" ? "info" : "bad");
+  const tone = /** @param {string} st */ (st) =>
+    st === "secure" ? "ok" : st === "insecure" ? "info" : st === "unknown" ? "info" : "bad";
   return h(
     "section",
     { class: "dns" },
@@ -317,7 +387,11 @@ function dnsSection(dns) {
       h(
         "table",
         {},
-        h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", {}, "Data"), h("th", {}, "DNSSEC"))),
+        h(
+          "thead",
+          {},
+          h("tr", {}, h("th", {}, "Name"), h("th", {}, "Type"), h("th", {}, "Data"), h("th", {}, "DNSSEC")),
+        ),
         h(
           "tbody",
           {},
@@ -328,7 +402,13 @@ function dnsSection(dns) {
               h("td", {}, h("code", {}, r.name)),
               h("td", {}, r.type),
               h("td", { class: "rdata" }, h("code", {}, r.data)),
-              h("td", {}, badge(r.status, tone(r.status)), r.fault ? ` ${r.fault}` : "", r.why ? h("div", { class: "why" }, r.why) : null),
+              h(
+                "td",
+                {},
+                badge(r.status, tone(r.status)),
+                r.fault ? ` ${r.fault}` : "",
+                r.why ? h("div", { class: "why" }, r.why) : null,
+              ),
             ),
           ),
         ),
@@ -383,7 +463,12 @@ function hostSection(host) {
       "ul",
       { class: "commands" },
       host.commands.map((c) =>
-        h("li", { class: "cmd" }, h("div", { class: "cmd-head" }, h("span", {}, c.label), copyButton(c.command, c.label)), h("pre", {}, h("code", {}, c.command))),
+        h(
+          "li",
+          { class: "cmd" },
+          h("div", { class: "cmd-head" }, h("span", {}, c.label), copyButton(c.command, c.label)),
+          h("pre", {}, h("code", {}, c.command)),
+        ),
       ),
     ),
   );
@@ -399,7 +484,12 @@ function chainView(chain, host) {
       "ol",
       { class: "chain" },
       chain.certificates.map((c) => {
-        const cls = ["cert", c.authenticates ? "tlsa-match" : "", c.looksRightOnly ? "looks-right-only" : "", c.ca ? "ca" : "leaf"];
+        const cls = [
+          "cert",
+          c.authenticates ? "tlsa-match" : "",
+          c.looksRightOnly ? "looks-right-only" : "",
+          c.ca ? "ca" : "leaf",
+        ];
         const tlsaLabels = c.tlsaMatches.map((i) => {
           const t = host.tlsa[i];
           return t ? `#${i + 1} (${t.usage} ${t.selector} ${t.matching})` : `#${i + 1}`;
@@ -410,7 +500,11 @@ function chainView(chain, host) {
           h(
             "div",
             { class: "cert-head" },
-            h("span", { class: "depth" }, c.depth === 0 ? "depth 0 · server certificate" : `depth ${c.depth}${c.ca ? " · CA" : ""}`),
+            h(
+              "span",
+              { class: "depth" },
+              c.depth === 0 ? "depth 0 · server certificate" : `depth ${c.depth}${c.ca ? " · CA" : ""}`,
+            ),
             c.authenticates ? badge(`TLSA match ${tlsaLabels.join(", ")}`, "ok") : null,
             !c.authenticates && c.tlsaMatches.length ? badge(`matches TLSA ${tlsaLabels.join(", ")}`, "warn") : null,
             c.looksRightOnly ? badge("only looks right", "warn") : null,
@@ -431,7 +525,23 @@ function chainView(chain, host) {
                     ? h(
                         "ul",
                         { class: `sans${c.san.length > 12 ? " long" : ""}` },
-                        c.san.map((n) => h("li", { class: c.nameMatches.includes(n) ? "san match" : "san" }, n)),
+                        c.san.map((n) =>
+                          h(
+                            "li",
+                            {
+                              class: !c.nameMatches.includes(n)
+                                ? "san"
+                                : c.nameMatchKind === "host"
+                                  ? "san match"
+                                  : "san match next-hop",
+                              title:
+                                c.nameMatches.includes(n) && c.nameMatchKind !== "host"
+                                  ? "matches only the next-hop domain"
+                                  : null,
+                            },
+                            n,
+                          ),
+                        ),
                       )
                     : "(no SAN extension)",
                 )
@@ -440,7 +550,9 @@ function chainView(chain, host) {
             h(
               "dd",
               {},
-              c.keyUsage ? `${c.keyUsage.usages.join(", ")}${c.keyUsage.critical ? " (critical)" : ""}` : "(no extension)",
+              c.keyUsage
+                ? `${c.keyUsage.usages.join(", ")}${c.keyUsage.critical ? " (critical)" : ""}`
+                : "(no extension)",
             ),
             h("dt", {}, "extKeyUsage"),
             h("dd", {}, c.extKeyUsage ? c.extKeyUsage.join(", ") : "(no extension)"),
@@ -451,7 +563,13 @@ function chainView(chain, host) {
             h("dt", {}, "SPKI SHA-256"),
             h("dd", {}, h("code", { class: "hex" }, c.spkiSha256)),
           ),
-          c.notes.length ? h("ul", { class: "notes" }, c.notes.map((n) => h("li", { class: `note ${n.level}` }, n.text))) : null,
+          c.notes.length
+            ? h(
+                "ul",
+                { class: "notes" },
+                c.notes.map((n) => h("li", { class: `note ${n.level}` }, n.text)),
+              )
+            : null,
         );
       }),
     ),
@@ -464,6 +582,33 @@ function chainView(chain, host) {
  * @param {string} empty
  */
 function renderTimelines(container, events, empty) {
+  keepFocus(container, () => fillTimelines(container, events, empty));
+}
+
+/**
+ * Re-renders `container` without losing a keyboard user's place: a focused link inside it is focused again afterwards
+ * (found by its href within the same connection).
+ * @param {HTMLElement} container
+ * @param {() => void} render
+ */
+function keepFocus(container, render) {
+  const active = document.activeElement;
+  const inside = active instanceof HTMLElement && container.contains(active) ? active : null;
+  const session = inside?.closest("[data-session]")?.getAttribute("data-session");
+  const href = inside?.getAttribute("href");
+  render();
+  if (!inside || !href) return;
+  const scope = session ? container.querySelector(`[data-session="${CSS.escape(session)}"]`) : container;
+  const again = scope?.querySelector(`a[href="${CSS.escape(href)}"]`);
+  if (again instanceof HTMLElement) again.focus({ preventScroll: true });
+}
+
+/**
+ * @param {HTMLElement} container
+ * @param {UiEvent[]} events
+ * @param {string} empty
+ */
+function fillTimelines(container, events, empty) {
   const timelines = buildTimelines(events).slice(0, MAX_TIMELINES);
   if (!timelines.length) {
     container.replaceChildren(h("p", { class: "muted" }, empty));
@@ -484,7 +629,15 @@ function renderTimelines(container, events, empty) {
         h(
           "ol",
           { class: "steps" },
-          t.steps.map((s) => h("li", { class: `step ${s.tone}`, "data-kind": s.kind }, h("time", { datetime: s.time }, clock(s.time)), " ", s.label)),
+          t.steps.map((s) =>
+            h(
+              "li",
+              { class: `step ${s.tone}`, "data-kind": s.kind },
+              h("time", { datetime: s.time }, clock(s.time)),
+              " ",
+              s.label,
+            ),
+          ),
         ),
       ),
     ),
@@ -509,15 +662,28 @@ async function pageLive() {
     }, 300);
   };
   const render = () => {
-    renderTimelines(timelines, state.events, "No connections yet. Point an MTA at the lab, or: swaks --to run-1@<scenario>.<suffix> …");
+    renderTimelines(
+      timelines,
+      state.events,
+      "No connections yet. Point an MTA at the lab, or: swaks --to run-1@<scenario>.<suffix> …",
+    );
     refreshReport();
   };
   render();
   state.onEvents = render;
   return [
     h("h1", {}, "Live activity"),
-    h("p", { class: "lead" }, "Every SMTP connection as it happens, newest first, and the verdict the grader derives (all traffic)."),
-    h("div", { class: "live" }, h("section", {}, h("h2", {}, "Connections"), timelines), h("section", {}, h("h2", {}, "Verdicts"), verdicts)),
+    h(
+      "p",
+      { class: "lead" },
+      "Every SMTP connection as it happens, newest first, and the verdict the grader derives (all traffic).",
+    ),
+    h(
+      "div",
+      { class: "live" },
+      h("section", {}, h("h2", {}, "Connections"), timelines),
+      h("section", {}, h("h2", {}, "Verdicts"), verdicts),
+    ),
   ];
 }
 
@@ -538,7 +704,11 @@ function reportTable(report, list) {
       h(
         "table",
         { class: "report" },
-        h("thead", {}, h("tr", {}, h("th", {}, "Scenario"), h("th", {}, "Expect"), h("th", {}, "Verdict"), h("th", {}, "Why"))),
+        h(
+          "thead",
+          {},
+          h("tr", {}, h("th", {}, "Scenario"), h("th", {}, "Expect"), h("th", {}, "Verdict"), h("th", {}, "Why")),
+        ),
         h(
           "tbody",
           {},
@@ -546,7 +716,15 @@ function reportTable(report, list) {
             h(
               "tr",
               { class: `verdict-${g.verdict}`, "data-scenario": g.scenario },
-              h("td", {}, h("a", { href: routeHash({ page: "scenario", id: g.scenario }), title: titles.get(g.scenario) ?? "" }, h("code", {}, g.scenario))),
+              h(
+                "td",
+                {},
+                h(
+                  "a",
+                  { href: routeHash({ page: "scenario", id: g.scenario }), title: titles.get(g.scenario) ?? "" },
+                  h("code", {}, g.scenario),
+                ),
+              ),
               h("td", {}, g.expect),
               h("td", {}, verdictBadge(g.verdict)),
               h("td", {}, g.reason),
@@ -573,7 +751,9 @@ async function pageRuns(run) {
   const links = [
     run ? h("a", { href: "#/runs" }, "all traffic") : h("strong", { "aria-current": "page" }, "all traffic"),
     ...runs.map((r) =>
-      r === run ? h("strong", { "aria-current": "page" }, `run ${r}`) : h("a", { href: routeHash({ page: "runs", run: r }) }, `run ${r}`),
+      r === run
+        ? h("strong", { "aria-current": "page" }, `run ${r}`)
+        : h("a", { href: routeHash({ page: "runs", run: r }) }, `run ${r}`),
     ),
   ];
   const downloads = ["table", "markdown", "junit", "json"].map((f) =>
@@ -584,13 +764,116 @@ async function pageRuns(run) {
     h(
       "p",
       { class: "lead" },
-      "The server-side report: one verdict per scenario for the messages sent to run-<id>@… (a run), or for all traffic. ",
-      "The scenario × client matrix of `danelab check` is printed by that command (clients/), from the same report.",
+      "The server-side report: one verdict per scenario for the messages sent to run-<id>@… (a run), or for all traffic.",
     ),
-    h("nav", { class: "runs", "aria-label": "Runs" }, links.flatMap((l, i) => (i ? [" · ", l] : [l]))),
-    h("p", { class: "muted" }, "Download: ", downloads.flatMap((l, i) => (i ? [" · ", l] : [l]))),
+    h(
+      "nav",
+      { class: "runs", "aria-label": "Runs" },
+      links.flatMap((l, i) => (i ? [" · ", l] : [l])),
+    ),
+    h(
+      "p",
+      { class: "muted" },
+      "Download: ",
+      downloads.flatMap((l, i) => (i ? [" · ", l] : [l])),
+    ),
     body,
+    await matrixSection(list),
   ];
+}
+
+/** The scenario × client matrix of the newest `danelab check` (or the one chosen), when one was run against this lab. */
+async function matrixSection(/** @type {Scenario[]} */ list) {
+  const section = h("section", { class: "matrix" }, h("h2", {}, "Real MTAs: danelab check"));
+  /** @type {CheckSummary[]} */
+  let checks = [];
+  try {
+    checks = await api("/api/checks");
+  } catch {
+    // an API without /api/checks: nothing to show
+  }
+  if (!checks.length) {
+    section.append(
+      h(
+        "p",
+        { class: "muted" },
+        "No danelab check has been run against this lab (danelab check --client exim,postfix).",
+      ),
+    );
+    return section;
+  }
+  const table = h("div", { class: "scroll" });
+  const show = async (/** @type {string} */ id) => {
+    try {
+      /** @type {Matrix} */
+      const m = await api(`/api/checks/${encodeURIComponent(id)}`);
+      table.replaceChildren(matrixTable(m, list));
+    } catch (err) {
+      table.replaceChildren(errorBox(err));
+    }
+  };
+  const select = /** @type {HTMLSelectElement} */ (
+    h(
+      "select",
+      { id: "check" },
+      checks.map((c) =>
+        h(
+          "option",
+          { value: c.id },
+          `${c.generated.replace("T", " ").slice(0, 19)} — ${c.columns.join(", ")} (${c.scenarios} scenarios)`,
+        ),
+      ),
+    )
+  );
+  select.addEventListener("change", () => show(select.value));
+  await show(checks[0]?.id ?? "");
+  section.append(h("p", {}, h("label", { for: "check" }, "Check: "), select), table);
+  return section;
+}
+
+/** @param {Matrix} m @param {Scenario[]} list */
+function matrixTable(m, list) {
+  const known = new Set(list.map((s) => s.id));
+  const head = h(
+    "tr",
+    {},
+    h("th", {}, "Scenario"),
+    h("th", {}, "Expect"),
+    m.columns.map((c) =>
+      h("th", { title: c.error ?? `run ${c.runId}` }, c.id, c.error ? h("div", { class: "why" }, c.error) : null),
+    ),
+  );
+  const rows = m.rows.map((r) =>
+    h(
+      "tr",
+      { "data-scenario": r.scenario },
+      h(
+        "td",
+        {},
+        known.has(r.scenario)
+          ? h("a", { href: routeHash({ page: "scenario", id: r.scenario }) }, h("code", {}, r.scenario))
+          : h("code", {}, r.scenario),
+      ),
+      h("td", {}, r.expect),
+      m.columns.map((c) => {
+        const cell = r.cells[c.id];
+        const o = cell?.outcome;
+        return h(
+          "td",
+          { "data-column": c.id, title: [cell?.grade?.reason, o?.error].filter(Boolean).join(" — ") },
+          cell?.grade ? verdictBadge(cell.grade.verdict) : badge("no grade", "muted"),
+          o
+            ? h(
+                "div",
+                { class: "why" },
+                `${o.status}${o.security ? ` (${o.security})` : ""}${o.attempts > 1 ? `, ${o.attempts} attempts` : ""}`,
+              )
+            : null,
+        );
+      }),
+    ),
+  );
+  return h("table", { class: "matrix-table" }, h("thead", {}, head), h("tbody", {}, rows));
 }
 
 /** @param {string | null} id */
@@ -604,26 +887,36 @@ async function pageMessages(id) {
     return [
       h("p", { class: "crumbs" }, h("a", { href: "#/messages" }, "Messages"), ` / ${id}`),
       h("h1", {}, "Message ", h("code", {}, id)),
-      m ? h("p", {}, `to ${m.recipients.join(", ")} — scenario `, h("a", { href: routeHash({ page: "scenario", id: m.scenario }) }, m.scenario), m.tls ? ` — ${m.tls.version} ${m.tls.cipher}` : " — CLEARTEXT") : null,
+      m
+        ? h(
+            "p",
+            {},
+            `to ${m.recipients.join(", ")} — scenario `,
+            h("a", { href: routeHash({ page: "scenario", id: m.scenario }) }, m.scenario),
+            m.tls ? ` — ${m.tls.version} ${m.tls.cipher}` : " — CLEARTEXT",
+          )
+        : null,
       h("h2", {}, "Trace fields"),
       h("pre", { class: "trace" }, parts.trace.join("\n")),
       h("div", { class: "cmd-head" }, h("h2", {}, "Raw"), copyButton(raw, "raw message")),
       h("pre", { class: "raw" }, raw),
     ];
   }
-  const rows = [...messages].reverse().map((m) =>
-    h(
-      "tr",
-      {},
-      h("td", {}, h("a", { href: routeHash({ page: "messages", id: m.id }) }, clock(m.receivedAt))),
-      h("td", {}, h("code", {}, m.scenario)),
-      h("td", {}, m.run ?? ""),
-      h("td", {}, m.sender ?? "<>"),
-      h("td", {}, m.recipients.join(", ")),
-      h("td", {}, m.tls ? badge(m.tls.version, "ok") : badge("cleartext", "bad")),
-      h("td", { class: "num" }, m.size),
-    ),
-  );
+  const rows = [...messages]
+    .reverse()
+    .map((m) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, h("a", { href: routeHash({ page: "messages", id: m.id }) }, clock(m.receivedAt))),
+        h("td", {}, h("code", {}, m.scenario)),
+        h("td", {}, m.run ?? ""),
+        h("td", {}, m.sender ?? "<>"),
+        h("td", {}, m.recipients.join(", ")),
+        h("td", {}, m.tls ? badge(m.tls.version, "ok") : badge("cleartext", "bad")),
+        h("td", { class: "num" }, m.size),
+      ),
+    );
   return [
     h("h1", {}, `Messages (${messages.length})`),
     messages.length
@@ -633,7 +926,15 @@ async function pageMessages(id) {
           h(
             "table",
             {},
-            h("thead", {}, h("tr", {}, ["Received", "Scenario", "Run", "From", "To", "TLS", "Bytes"].map((c) => h("th", {}, c)))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                ["Received", "Scenario", "Run", "From", "To", "TLS", "Bytes"].map((c) => h("th", {}, c)),
+              ),
+            ),
             h("tbody", {}, rows),
           ),
         )
@@ -696,7 +997,9 @@ function setTheme(theme) {
   localStorage.setItem("danelab.theme", theme);
 }
 largeButton.addEventListener("click", () => setLarge(!root.classList.contains("large")));
-themeButton.addEventListener("click", () => setTheme(THEMES[(THEMES.indexOf(root.dataset["theme"] ?? "auto") + 1) % THEMES.length] ?? "auto"));
+themeButton.addEventListener("click", () =>
+  setTheme(THEMES[(THEMES.indexOf(root.dataset["theme"] ?? "auto") + 1) % THEMES.length] ?? "auto"),
+);
 setLarge(localStorage.getItem("danelab.large") === "1");
 setTheme(localStorage.getItem("danelab.theme") ?? "auto");
 

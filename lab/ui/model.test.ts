@@ -11,7 +11,12 @@ import {
   type UiEvent,
 } from "./model.js";
 
-const base = { session: "s1", scenario: "seed-mx06", listener: "mx06.seed-mx06.lab.example 127.0.25.1:25", client: "127.0.0.9" };
+const base = {
+  session: "s1",
+  scenario: "seed-mx06",
+  listener: "mx06.seed-mx06.lab.example 127.0.25.1:25",
+  client: "127.0.0.9",
+};
 let seq = 0;
 const ev = (kind: string, extra: Record<string, unknown> = {}, session = "s1"): UiEvent => ({
   ...base,
@@ -24,7 +29,13 @@ const ev = (kind: string, extra: Record<string, unknown> = {}, session = "s1"): 
 
 describe("catalogue", () => {
   const scenarios = [
-    { id: "seed-mx06", title: "Nine records", group: "seed", expect: "deliver-after-retry", teach: "This is the bug. More." },
+    {
+      id: "seed-mx06",
+      title: "Nine records",
+      group: "seed",
+      expect: "deliver-after-retry",
+      teach: "This is the bug. More.",
+    },
     { id: "ta-baseline", title: "Baseline", group: "dane-ta", expect: "deliver", teach: "A 2 1 1 record. Then." },
     { id: "ta-wrong-name", title: "Wrong name", group: "dane-ta", expect: "no-delivery", teach: "No name fits." },
   ];
@@ -35,7 +46,9 @@ describe("catalogue", () => {
   });
   it("filters by words and by expected verdict", () => {
     expect(filterCatalogue(scenarios, "name").flatMap((g) => g.scenarios.map((s) => s.id))).toEqual(["ta-wrong-name"]);
-    expect(filterCatalogue(scenarios, "", "deliver").flatMap((g) => g.scenarios.map((s) => s.id))).toEqual(["ta-baseline"]);
+    expect(filterCatalogue(scenarios, "", "deliver").flatMap((g) => g.scenarios.map((s) => s.id))).toEqual([
+      "ta-baseline",
+    ]);
     expect(filterCatalogue(scenarios, "bug SEED")).toHaveLength(1);
   });
   it("takes the first sentence as the one-line 'what is tricky'", () => {
@@ -74,7 +87,10 @@ describe("timelines", () => {
       ev("connect", {}, "b"),
       ev("greeting", { code: 220, greylisted: false }, "b"),
       ev("ehlo", { name: "client.example", starttlsOffered: true }, "b"),
+      ev("command", { command: "EHLO client.example", code: 250 }, "b"),
       ev("tls", { version: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", sni: "mx06.seed-mx06.lab.example" }, "b"),
+      ev("ehlo", { name: "client.example", starttlsOffered: false }, "b"),
+      ev("command", { command: "RCPT TO:<run-7@seed-mx06.lab.example>", code: 250 }, "b"),
       ev("rcpt", { recipient: "run-7@seed-mx06.lab.example", code: 250, run: "7" }, "b"),
       ev("message", { id: "m1", size: 300, tls: true, tlsVersion: "TLSv1.3", run: "7" }, "b"),
       ev("close", { reason: "quit" }, "b"),
@@ -85,14 +101,23 @@ describe("timelines", () => {
     expect(newest!.steps.map((s) => s.label)).toContain(
       "TLS handshake: TLSv1.3, TLS_AES_256_GCM_SHA384, SNI mx06.seed-mx06.lab.example",
     );
+    expect(newest!.steps.map((s) => s.label)).toContain("EHLO client.example — inside TLS");
+    expect(newest!.steps.filter((s) => s.kind === "command")).toEqual([]);
+    expect(newest!.steps.some((s) => s.tone === "warn")).toBe(false);
     expect(oldest!.outcome).toEqual({ label: "greylisted (421)", tone: "warn" });
     expect(runsFromEvents(events)).toEqual(["7"]);
   });
   it("flags cleartext delivery and the client's TLS alert", () => {
     const clear = buildTimelines([ev("connect", {}, "c"), ev("message", { tls: false, size: 10 }, "c")]);
     expect(clear[0]!.outcome).toEqual({ label: "delivered in cleartext", tone: "bad" });
-    const alert = buildTimelines([ev("connect", {}, "d"), ev("tls-error", { stage: "handshake", alert: "bad_certificate" }, "d")]);
-    expect(alert[0]!.outcome).toEqual({ label: "client rejected the certificate: TLS alert bad_certificate", tone: "bad" });
+    const alert = buildTimelines([
+      ev("connect", {}, "d"),
+      ev("tls-error", { stage: "handshake", alert: "bad_certificate" }, "d"),
+    ]);
+    expect(alert[0]!.outcome).toEqual({
+      label: "client rejected the certificate: TLS alert bad_certificate",
+      tone: "bad",
+    });
   });
 });
 

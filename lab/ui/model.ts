@@ -148,7 +148,9 @@ export function describeEvent(e: UiEvent): { label: string; tone: Tone } {
       if (stage === "aborted-by-server") return { label: "server cut the TLS handshake (on purpose)", tone: "warn" };
       const alert = str(e, "alert");
       return {
-        label: alert ? `client rejected the certificate: TLS alert ${alert}` : `TLS handshake failed: ${str(e, "error") ?? "?"}`,
+        label: alert
+          ? `client rejected the certificate: TLS alert ${alert}`
+          : `TLS handshake failed: ${str(e, "error") ?? "?"}`,
         tone: "bad",
       };
     }
@@ -187,7 +189,15 @@ export function buildTimelines(events: readonly UiEvent[]): Timeline[] {
       };
       byId.set(e.session, t);
     }
-    t.steps.push({ seq: e.seq, time: e.time, kind: e.kind, ...describeEvent(e) });
+    // The listener logs EHLO and RCPT twice (as a command and as its own event): keep the richer event only.
+    if (e.kind === "command" && /^(EHLO|HELO|RCPT)\b/i.test(str(e, "command") ?? "")) continue;
+    const step = { seq: e.seq, time: e.time, kind: e.kind, ...describeEvent(e) };
+    // After STARTTLS the server does not offer it again (RFC 3207 §4.2): the second EHLO is no warning.
+    if (e.kind === "ehlo" && t.steps.some((s) => s.kind === "tls")) {
+      step.label = `${str(e, "verb") ?? "EHLO"} ${str(e, "name") ?? ""} — inside TLS`;
+      step.tone = "info";
+    }
+    t.steps.push(step);
     if (e.kind === "close") t.end = e.time;
   }
   for (const t of byId.values()) t.outcome = outcome(t);

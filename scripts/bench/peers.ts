@@ -91,7 +91,10 @@ export async function startPostfix(o: {
 }): Promise<Running & { pids: () => number[] }> {
   if (spawnSync("sh", ["-c", "command -v postfix"]).status !== 0) {
     // Debian's postfix, installed without configuring or starting the system instance.
-    execFileSync("sh", ["-c", "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections"]);
+    execFileSync("sh", [
+      "-c",
+      "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections",
+    ]);
     execFileSync("apt-get", ["install", "-y", "-qq", "postfix"], {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
       stdio: "ignore",

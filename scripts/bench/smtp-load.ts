@@ -2,8 +2,8 @@
 // (TLS 1.3) back to back, one connection per message, for a fixed time. A delivery's latency runs from the TCP connect
 // to the 250 reply after the final dot. The same generator drives the lab and the peer (Postfix's smtpd), so the ratio
 // compares servers, not clients.
-import { connect as tcpConnect, type Socket } from "node:net";
-import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { type Socket, connect as tcpConnect } from "node:net";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { percentile } from "./stats.js";
 
 export interface SmtpLoadOptions {

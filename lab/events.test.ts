@@ -1,0 +1,82 @@
+// The event log: numbering, the file format (one JSON per line), since/filter/subscribe, and recovery from a line cut
+// by a crash.
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { EventLog, readEventsFile } from "./events.js";
+
+const base = {
+  session: "s1",
+  scenario: "ta-baseline",
+  listener: "mx.ta-baseline.lab.example 127.0.25.3:25",
+  client: "127.0.0.1",
+};
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+describe("EventLog", () => {
+  it("numbers events, writes one JSON object per line, and filters by scenario and kind", async () => {
+    dir = mkdtempSync(join(tmpdir(), "events-"));
+    const path = join(dir, "events.jsonl");
+    const log = new EventLog({ path });
+    log.append({ ...base, kind: "connect" });
+    log.append({ ...base, kind: "greeting", code: 220, greylisted: false });
+    log.append({ ...base, scenario: "no-starttls", kind: "connect" });
+    const lines = readFileSync(path, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ seq: 2, kind: "greeting", code: 220, scenario: "ta-baseline" });
+    expect(typeof JSON.parse(lines[0]!).time).toBe("string");
+    expect(log.since(1).map((e) => e.seq)).toEqual([2, 3]);
+    expect(log.since(0, { scenario: "no-starttls" }).map((e) => e.seq)).toEqual([3]);
+    expect(log.all({ kind: "connect" }).map((e) => e.seq)).toEqual([1, 3]);
+    expect(log.forScenario("ta-baseline")).toHaveLength(2);
+    expect(log.lastSeq).toBe(3);
+    await log.close();
+  });
+
+  it("pushes live events to subscribers until they unsubscribe; a throwing subscriber does not stop the log", () => {
+    const log = new EventLog();
+    const seen: number[] = [];
+    const off = log.subscribe((e) => seen.push(e.seq));
+    log.subscribe(() => {
+      throw new Error("closed stream");
+    });
+    log.append({ ...base, kind: "connect" });
+    off();
+    log.append({ ...base, kind: "connect" });
+    expect(seen).toEqual([1]);
+    expect(log.all()).toHaveLength(2);
+  });
+
+  it("after a crash cut the last line, a restart skips it, terminates it, and continues the numbering", async () => {
+    dir = mkdtempSync(join(tmpdir(), "events-"));
+    const path = join(dir, "events.jsonl");
+    const first = new EventLog({ path });
+    first.append({ ...base, kind: "connect" });
+    first.append({ ...base, kind: "connect" });
+    await first.close();
+    appendFileSync(path, '{"seq":3,"kind":"comm'); // the line being written when the process died
+    const second = new EventLog({ path });
+    expect(second.all().map((e) => e.seq)).toEqual([1, 2]);
+    const e = second.append({ ...base, kind: "close", reason: "quit" });
+    expect(e.seq).toBe(3);
+    await second.close();
+    expect(readEventsFile(path).map((x) => [x.seq, x.kind])).toEqual([
+      [1, "connect"],
+      [2, "connect"],
+      [3, "close"],
+    ]);
+  });
+
+  it("keeps at most maxInMemory events in memory; since() still works by seq", () => {
+    const log = new EventLog({ maxInMemory: 3 });
+    for (let i = 0; i < 10; i++) log.append({ ...base, kind: "connect" });
+    expect(log.all().map((e) => e.seq)).toEqual([8, 9, 10]);
+    expect(log.since(2).map((e) => e.seq)).toEqual([8, 9, 10]);
+    expect(log.since(9).map((e) => e.seq)).toEqual([10]);
+  });
+});
