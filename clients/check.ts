@@ -284,17 +284,27 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   return { matrix, dir, exitCode: matrixExitCode(matrix) };
 }
 
-/** Options as `danelab check` parses them (commander): comma lists as strings. */
+/** Options as `danelab check` parses them (commander): lists as arrays or comma-separated strings. */
 export interface CheckCommandOptions {
-  client?: string;
-  mode?: string;
-  only?: string;
+  client?: string | string[];
+  mode?: string | string[];
+  only?: string | string[];
   format?: string;
+  /** The lab's manifest; default `<stateDir>/manifest.json`. */
   manifest?: string;
   labUrl?: string;
+  /** The lab's state directory (default `.lab`): its manifest is read and the results are saved under it. */
   stateDir?: string;
   eximDaneCiphers?: string;
 }
+
+const listOf = (v: string | string[] | undefined): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v])
+        .flatMap((x) => x.split(","))
+        .map((x) => x.trim())
+        .filter(Boolean);
 
 /**
  * The whole `danelab check` command: runs the matrix, prints it to stdout in the chosen format, returns the exit code
@@ -305,15 +315,18 @@ export async function checkCommand(o: CheckCommandOptions): Promise<number> {
   if (!MATRIX_FORMATS.includes(format)) {
     throw new Error(`unknown --format "${o.format}": choose one of ${MATRIX_FORMATS.join(", ")}`);
   }
-  const modes = (o.mode ?? "resolver").split(",").map((m) => m.trim()) as DnsMode[];
+  const modes = (listOf(o.mode) ?? ["resolver"]) as DnsMode[];
   for (const m of modes) {
     if (m !== "resolver" && m !== "unbound") throw new Error(`unknown --mode "${m}": choose resolver, unbound or both`);
   }
+  const only = listOf(o.only);
+  const manifestPath =
+    o.manifest ?? (o.labUrl && !o.stateDir ? undefined : join(o.stateDir ?? ".lab", "manifest.json"));
   const result = await runCheck({
-    clients: (o.client ?? "exim,postfix").split(","),
+    clients: listOf(o.client) ?? ["exim", "postfix"],
     modes,
-    ...(o.only ? { only: o.only.split(",") } : {}),
-    ...(o.manifest ? { manifestPath: o.manifest } : {}),
+    ...(only?.length ? { only } : {}),
+    ...(manifestPath ? { manifestPath } : {}),
     ...(o.labUrl ? { labUrl: o.labUrl } : {}),
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
     ...(o.eximDaneCiphers ? { eximDaneCiphers: o.eximDaneCiphers } : {}),
@@ -322,3 +335,6 @@ export async function checkCommand(o: CheckCommandOptions): Promise<number> {
   process.stderr.write(`check: results saved in ${result.dir}\n`);
   return result.exitCode;
 }
+
+/** The name lab/cli.ts imports. */
+export const runCheckCommand = checkCommand;

@@ -102,18 +102,28 @@ export function checkImage(image: string): void {
   }
 }
 
-/** Removes containers that earlier runs left behind (no Ryuk here). Only testcontainers-labelled danelab ones. */
-export function removeStaleContainers(): number {
+/**
+ * Removes client containers that earlier runs left behind (no Ryuk here): stopped ones, and running ones older than
+ * `maxAgeMinutes` — never a young running one, which may belong to a check or test running right now.
+ */
+export function removeStaleContainers(maxAgeMinutes = 30): number {
   const r = spawnSync(
     "docker",
-    ["ps", "-aq", "--filter", "label=org.testcontainers=true", "--filter", "label=org.danelab.client"],
-    {
-      encoding: "utf8",
-    },
+    ["ps", "-a", "--filter", "label=org.danelab.client", "--format", "{{.ID}}\t{{.State}}\t{{.CreatedAt}}"],
+    { encoding: "utf8" },
   );
-  const ids = (r.stdout ?? "").split("\n").filter(Boolean);
-  if (ids.length > 0) spawnSync("docker", ["rm", "-f", ...ids], { encoding: "utf8" });
-  return ids.length;
+  const stale = (r.stdout ?? "")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split("\t"))
+    .filter(([, state, created]) => {
+      // CreatedAt: "2026-11-29 05:28:04 +0000 UTC"
+      const t = Date.parse((created ?? "").replace(/ ([+-]\d{4}) \w+$/, "$1").replace(" ", "T"));
+      return state !== "running" || !Number.isFinite(t) || Date.now() - t > maxAgeMinutes * 60_000;
+    })
+    .map(([id]) => id!);
+  if (stale.length > 0) spawnSync("docker", ["rm", "-f", ...stale], { encoding: "utf8" });
+  return stale.length;
 }
 
 export async function startClientContainer(spec: ClientContainerSpec): Promise<ClientContainer> {

@@ -75,6 +75,29 @@ function cellText(cell: MatrixCell | undefined): string {
   return `${grade}: ${describeOutcome(cell.outcome)}`;
 }
 
+/**
+ * Every departure from `expect` (a cell the lab graded `fail`) and every failed delivery, each with the lab's reason
+ * and the MTA's own words: its error text, or — when it delivered where it should not have — its delivery log line.
+ */
+export function findings(matrix: Matrix): string[] {
+  const notes: string[] = [];
+  for (const r of matrix.rows) {
+    for (const c of matrix.columns) {
+      const cell = r.cells[c.id];
+      if (!cell) continue;
+      const failed = cell.grade?.verdict === "fail";
+      const err = cell.outcome?.status !== "delivered" ? cell.outcome?.error : undefined;
+      if (!failed && !err) continue;
+      const parts = [`${r.scenario} × ${c.id}:`];
+      if (cell.grade?.reason) parts.push(`lab: ${cell.grade.reason}`);
+      const own = err ?? cell.outcome?.lines.at(-1);
+      if (own) parts.push(`MTA: ${own.trim()}`);
+      notes.push(parts.join(" "));
+    }
+  }
+  return notes;
+}
+
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
@@ -91,21 +114,7 @@ export function formatTable(matrix: Matrix): string {
       .trimEnd();
   const out = [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
 
-  const notes: string[] = [];
-  for (const r of matrix.rows) {
-    for (const c of matrix.columns) {
-      const cell = r.cells[c.id];
-      if (!cell) continue;
-      const failed = cell.grade?.verdict === "fail";
-      const err = cell.outcome?.error;
-      if (failed || (err && cell.outcome?.status !== "delivered")) {
-        const parts = [`${r.scenario} × ${c.id}:`];
-        if (cell.grade?.reason) parts.push(`lab: ${cell.grade.reason}`);
-        if (err) parts.push(`MTA: ${err}`);
-        notes.push(parts.join(" "));
-      }
-    }
-  }
+  const notes = findings(matrix);
   for (const c of matrix.columns) if (c.error) notes.push(`${c.id}: did not run: ${c.error}`);
   const summary = Object.entries(summarize(matrix))
     .map(
@@ -148,7 +157,18 @@ export function formatMarkdown(matrix: Matrix): string {
     (c) =>
       `- **${c.id}**: run \`${c.runId}\`${c.sourceAddress ? ` from ${c.sourceAddress}` : ""}${c.error ? ` — did not run: ${c.error}` : ""}`,
   );
-  return [`# danelab client matrix (${matrix.generated})`, "", ...runs, "", head, sep, ...rows, ""].join("\n");
+  const found = findings(matrix).map((f) => `- ${mdEscape(f)}`);
+  return [
+    `# danelab client matrix (${matrix.generated})`,
+    "",
+    ...runs,
+    "",
+    head,
+    sep,
+    ...rows,
+    "",
+    ...(found.length ? ["## Findings", "", ...found, ""] : []),
+  ].join("\n");
 }
 
 function xmlEscape(s: string): string {

@@ -88,7 +88,7 @@ export function parsePostfixLog(log: string, only?: Iterable<string>): Map<strin
       out.set(recipient, {
         ...base,
         status: status === "deferred" ? "deferred" : "bounced",
-        error: [detail, ...hints].join(" | "),
+        error: [detail, ...new Set(hints)].join(" | "),
       });
     }
   }

@@ -7,13 +7,14 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { PlanError } from "./catalogue/compile.js";
 import { CatalogueError, loadCatalogue } from "./catalogue/load.js";
+import { readEventsFile } from "./events.js";
 import { explainScenario } from "./explain.js";
 import { exportLab } from "./export.js";
 import { gradeRun } from "./grade.js";
 import { clientInstructions, scenarioTable, table } from "./instructions.js";
 import type { Manifest } from "./manifest.js";
 import { exitCodeFor, formatReport } from "./report.js";
-import { DEFAULTS, type LabOptions, prepareStateDir, startLab } from "./up.js";
+import { DEFAULTS, type LabOptions, startLab } from "./up.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
@@ -133,7 +134,7 @@ program
   .option("--state-dir <dir>", "the lab's state directory", DEFAULTS.stateDir)
   .action((opts) => {
     const manifest = readManifest(opts.stateDir);
-    const events = readEvents(join(opts.stateDir, "events.jsonl"));
+    const events = readEventsFile(join(opts.stateDir, "events.jsonl"));
     const grades = gradeRun(events, manifest.scenarios, { now: new Date(), ...(opts.run ? { run: opts.run } : {}) });
     console.log(formatReport(grades, opts.format, opts.run ? { run: opts.run } : {}));
     process.exitCode = exitCodeFor(grades);
@@ -215,25 +216,6 @@ function readManifest(stateDir: string): Manifest {
   }
 }
 
-function readEvents(path: string) {
-  let text = "";
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return [];
-  }
-  return text
-    .split("\n")
-    .filter((line) => line.trim())
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line)];
-      } catch {
-        return []; // a line cut by a crash: skip it, keep the rest
-      }
-    });
-}
-
 class UserError extends Error {}
 
 /** Errors meant for the user print as their message alone; anything else is a bug and keeps its stack. */
@@ -243,12 +225,9 @@ function isUserError(err: unknown): err is Error {
     err instanceof UserError ||
     err instanceof CatalogueError ||
     err instanceof PlanError ||
-    /^(ListenError|StateDirError|ResolverError|ProfileError)$/.test(err.name)
+    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError)$/.test(err.name)
   );
 }
-
-// Touch the state directory early for commands that need it, so its error comes first and alone.
-void prepareStateDir;
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (isUserError(err)) {

@@ -79,4 +79,19 @@ describe("EventLog", () => {
     expect(log.since(2).map((e) => e.seq)).toEqual([8, 9, 10]);
     expect(log.since(9).map((e) => e.seq)).toEqual([10]);
   });
+
+  it("reads back a log larger than its 1 MiB read buffer, lines and UTF-8 split across reads", async () => {
+    dir = mkdtempSync(join(tmpdir(), "events-"));
+    const path = join(dir, "events.jsonl");
+    const log = new EventLog({ path });
+    for (let i = 0; i < 20_000; i++) log.append({ ...base, kind: "command", command: `EHLO ä€😀-${i}`, code: 250 });
+    await log.close();
+    const events = readEventsFile(path);
+    expect(events).toHaveLength(20_000);
+    expect(events[12_345]).toMatchObject({ seq: 12_346, command: "EHLO ä€😀-12345" });
+    const again = new EventLog({ path, maxInMemory: 1000 });
+    expect(again.all()).toHaveLength(1000);
+    expect(again.append({ ...base, kind: "connect" }).seq).toBe(20_001);
+    await again.close();
+  });
 });

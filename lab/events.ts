@@ -5,7 +5,7 @@
 //
 // Every event carries `{ seq, time, kind, session, scenario, listener, client }`; the kinds and their extra fields are
 // fixed in docs/contracts.md ("lab/events.ts").
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 /** Why a connection ended, as the listener saw it. */
@@ -152,7 +152,8 @@ export class EventLog {
       writeSync(this.fd, `${JSON.stringify(event)}\n`);
     }
     this.events.push(event);
-    if (this.events.length > this.maxInMemory) this.events.splice(0, this.events.length - this.maxInMemory);
+    // trim in chunks: splicing the head of a long array on every append would cost O(n) per event
+    if (this.events.length > this.maxInMemory + Math.max(1, Math.floor(this.maxInMemory / 10))) this.trim();
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -165,6 +166,7 @@ export class EventLog {
 
   /** Events with seq > `seq`, optionally only of one scenario or kind. */
   since(seq: number, filter: EventFilter = {}): LabEvent[] {
+    this.trim();
     // seq numbers are increasing: binary search for the first one above `seq`
     let lo = 0;
     let hi = this.events.length;
@@ -178,6 +180,7 @@ export class EventLog {
 
   /** Every event kept in memory, optionally filtered. */
   all(filter: EventFilter = {}): LabEvent[] {
+    this.trim();
     return this.filter(this.events.slice(), filter);
   }
 
@@ -212,6 +215,10 @@ export class EventLog {
     }
   }
 
+  private trim(): void {
+    if (this.events.length > this.maxInMemory) this.events.splice(0, this.events.length - this.maxInMemory);
+  }
+
   private filter(events: LabEvent[], filter: EventFilter): LabEvent[] {
     if (filter.scenario === undefined && filter.kind === undefined) return events;
     return events.filter(
@@ -222,33 +229,61 @@ export class EventLog {
   }
 
   private load(path: string): void {
-    for (const event of readEventsFile(path)) {
+    forEachEventInFile(path, (event) => {
       if (typeof event.seq === "number" && event.seq >= this.nextSeq) this.nextSeq = event.seq + 1;
       this.events.push(event);
-    }
-    if (this.events.length > this.maxInMemory) this.events.splice(0, this.events.length - this.maxInMemory);
+      if (this.events.length > this.maxInMemory * 2) this.trim();
+    });
+    this.trim();
   }
 }
 
 /** Parses an events.jsonl file; a line cut by a crash (or any unparsable line) is skipped, the rest kept. */
 export function readEventsFile(path: string): LabEvent[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    return [];
-  }
   const events: LabEvent[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    try {
-      const event = JSON.parse(line) as LabEvent;
-      if (event && typeof event === "object" && typeof event.kind === "string") events.push(event);
-    } catch {
-      // a line cut by a crash
-    }
-  }
+  forEachEventInFile(path, (e) => events.push(e));
   return events;
+}
+
+/**
+ * Streams an events.jsonl file line by line (1 MiB reads), so a log of any size can be read back — a single string
+ * holding a multi-hundred-megabyte file would exceed V8's string limit.
+ */
+export function forEachEventInFile(path: string, onEvent: (e: LabEvent) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return;
+  }
+  try {
+    const chunk = Buffer.alloc(1 << 20);
+    let rest = Buffer.alloc(0);
+    const parseLine = (line: Buffer) => {
+      if (line.length === 0) return;
+      try {
+        const event = JSON.parse(line.toString("utf8")) as LabEvent;
+        if (event && typeof event === "object" && typeof event.kind === "string") onEvent(event);
+      } catch {
+        // a line cut by a crash
+      }
+    };
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      let data = rest.length ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
+        parseLine(data.subarray(start, nl));
+        start = nl + 1;
+      }
+      data = data.subarray(start);
+      rest = Buffer.from(data); // copy: `chunk` is reused by the next read
+    }
+    parseLine(rest);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function endsWithNewline(path: string, size: number): boolean {

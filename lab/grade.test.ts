@@ -468,6 +468,21 @@ describe("runs", () => {
     expect(gradeRun(events, [bogus], { run: "5" })[0]!.verdict).toBe("pass");
     expect(gradeRun(events, [bogus], { run: "6" })[0]!.verdict).toBe("not-tested");
   });
+
+  it("gives one shared lookup to every run active at the time (a client matrix), and none to a run long after", () => {
+    // Three MTAs deliver from their own addresses, but their lookups all leave from 127.0.0.1 and the lab logs the
+    // repeated question once: each run that was active then had to ask it.
+    const events = [
+      ...tlsDelivery("ta-baseline", { run: "exim", client: "127.0.14.201", minute: 0 }),
+      ...tlsDelivery("ta-baseline", { run: "postfix", client: "127.0.14.202", minute: 0 }),
+      ...dnsQuery("_25._tcp.mx.tlsa-bogus.lab.example", "TLSA", { client: "127.0.0.1", minute: 1 }),
+      ...tlsDelivery("ta-baseline", { run: "later", client: "127.0.14.203", minute: 60 }),
+    ];
+    const bogus = sc("tlsa-bogus", "no-delivery");
+    expect(gradeRun(events, [bogus], { run: "exim" })[0]!.verdict).toBe("pass");
+    expect(gradeRun(events, [bogus], { run: "postfix" })[0]!.verdict).toBe("pass");
+    expect(gradeRun(events, [bogus], { run: "later" })[0]!.verdict).not.toBe("pass");
+  });
 });
 
 describe("robustness", () => {

@@ -18,7 +18,8 @@
 //   they are attributed to the run of the *nearest* (in time) run-carrying session of the same client address, when
 //   that one lies within ±`attributionWindowMs` (15 min) — a session of the same scenario is preferred over one of
 //   another scenario. DNS queries from an address that has no run-carrying session at all (a validating resolver in
-//   front of the MTA, e.g. `--resolver unbound`) are attributed by time alone. Limitation: two runs from the same
+//   front of the MTA, e.g. `--resolver unbound`, or MTAs in containers whose lookups all leave from 127.0.0.1) count
+//   for every run with a session within that window: several runs at once cannot be told apart, and each had to ask. Limitation: two runs from the same
 //   client address at the same time cannot be told apart for recipient-less sessions; give each MTA its own source
 //   address (Exim `interface`, Postfix `smtp_bind_address`) to make attribution exact.
 // - Without `run`, every event counts.
@@ -379,6 +380,23 @@ class AnchorIndex {
     this.maxSpan = this.all.reduce((m, a) => Math.max(m, a.end - a.start), 0);
   }
 
+  hasClient(client: string | null): boolean {
+    return this.byClient.has(client);
+  }
+
+  /** Every run with an anchor (of any client) within ±windowMs of t. */
+  runsNear(t: number, windowMs: number): Set<string> {
+    const runs = new Set<string>();
+    let i = lowerBound(this.all, t - windowMs - this.maxSpan);
+    const stop = lowerBound(this.all, t + windowMs + 1);
+    for (; i < stop; i++) {
+      const a = this.all[i]!;
+      const d = t < a.start ? a.start - t : t > a.end ? t - a.end : 0;
+      if (d <= windowMs) runs.add(a.run);
+    }
+    return runs;
+  }
+
   /**
    * The run of the nearest anchor within ±windowMs: of the same client address (any client when `byTimeAlone` and
    * this address has no anchor at all), same scenario preferred.
@@ -409,6 +427,20 @@ class AnchorIndex {
     }
     return (bestSame ?? best)?.run ?? null;
   }
+}
+
+/**
+ * For a DNS query from an address that has no run-carrying session (a shared resolver, or MTAs in containers whose
+ * lookups all leave from 127.0.0.1): does `run` have any session within ±windowMs? Several runs at once (a client
+ * matrix) each get the query — the lab cannot tell which of them asked, and each of them had to.
+ */
+function sharedLookupBelongs(
+  index: AnchorIndex,
+  item: { client: string | null; t: number },
+  run: string,
+  windowMs: number,
+) {
+  return index.hasClient(item.client) ? null : index.runsNear(item.t, windowMs).has(run);
 }
 
 /** First index whose anchor starts at or after t. */
@@ -775,7 +807,11 @@ export function gradeRun(
       if (s.hasRecipients) return false;
       return index.attribute({ client: s.client, t: s.start, scenario: s.scenario }, window, false) === run;
     });
-    dns = dns.filter((e) => index.attribute({ client: e.client, t: e.t, scenario: e.scenario }, window, true) === run);
+    dns = dns.filter(
+      (e) =>
+        sharedLookupBelongs(index, e, run, window) ??
+        index.attribute({ client: e.client, t: e.t, scenario: e.scenario }, window, false) === run,
+    );
   }
 
   const sessionsOf = new Map<string, Session[]>();

@@ -13,6 +13,7 @@ import { EventLog } from "./events.js";
 import { gradeRun, type ScenarioGrade } from "./grade.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
+import { withPortOwner } from "./port-owner.js";
 import { startUnbound } from "./resolver/unbound.js";
 import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
@@ -87,7 +88,15 @@ export function prepareStateDir(dir: string): string {
     mkdirSync(abs, { recursive: true, mode: 0o700 });
     if (!statSync(abs).isDirectory()) throw new StateDirError(abs, "it exists and is not a directory");
     accessSync(abs, constants.W_OK | constants.X_OK);
-    chmodSync(abs, 0o700);
+    const st = statSync(abs);
+    if ((st.mode & 0o077) !== 0) {
+      if (process.getuid && st.uid !== process.getuid())
+        throw new StateDirError(
+          abs,
+          "it belongs to another user and is open to others, so the lab's keys would not be private",
+        );
+      chmodSync(abs, 0o700);
+    }
   } catch (err) {
     if (err instanceof StateDirError) throw err;
     const e = err as NodeJS.ErrnoException;
@@ -169,6 +178,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       port: o.dnsPort,
       tree,
       onQuery: dnsQueryRecorder(events, plan.addresses.suffix, new Set(plan.scenarios.map((s) => s.scenario.id))),
+    }).catch((err) => {
+      throw withPortOwner(err, o.dnsAddress, o.dnsPort, "udp");
     });
     closers.push(() => dns.close());
     mark("dns", t);
@@ -192,6 +203,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
           allowList,
           store,
           events,
+        }).catch((err) => {
+          throw withPortOwner(err, h.address, h.port, "tcp");
         });
         closers.push(() => listener.close());
       }
@@ -229,6 +242,8 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         staticDir: o.uiDir === null ? undefined : (o.uiDir ?? findUiDir()),
         scenarioDetail: scenarioDetails({ plan, pki, tree }),
         checks: checkResults(stateDir),
+      }).catch((err) => {
+        throw withPortOwner(err, o.httpAddress, o.httpPort ?? 0, "tcp");
       });
       closers.push(() => http.close());
       manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver });

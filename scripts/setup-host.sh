@@ -43,7 +43,10 @@ dig/delv (bind9) ldns unbound swaks dnsperf nsd debootstrap docker, then rerun w
 # --- 1. Debian packages ----------------------------------------------------------------------------------------------
 # postfix is deliberately absent: it lives only in the client image (a host Postfix would bind port 25).
 PACKAGES=(openssl gnutls-bin bind9-dnsutils bind9-utils ldnsutils unbound swaks dnsperf nsd debootstrap docker.io
-  containerd iproute2 procps chromium)
+  containerd iproute2 procps)
+# Only the web-UI tests need a browser; a host without a `chromium` package (Ubuntu ships it as a snap) still gets
+# everything else.
+OPTIONAL_PACKAGES=(chromium)
 
 missing_packages() {
   local p status
@@ -67,20 +70,20 @@ else
   daemon_json_changed=0
 fi
 
+apt_quiet=()
+[ "$quiet" = 1 ] && apt_quiet=(-qq)
+own_policy=0
 mapfile -t missing < <(missing_packages)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
   # Package scripts must not start services (no init system here; the lab starts its own unbound on its own
   # address). Keep an existing policy-rc.d, add a temporary one otherwise.
-  own_policy=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\n# danelab setup-host: no service starts during package installation\nexit 101\n' >/usr/sbin/policy-rc.d
     chmod 0755 /usr/sbin/policy-rc.d
     own_policy=1
   fi
-  apt_quiet=()
-  [ "$quiet" = 1 ] && apt_quiet=(-qq)
   # apt-get update only when needed: the package lists are missing or an install fails for lack of them.
   if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
     apt-get "${apt_quiet[@]}" update >&2
@@ -91,12 +94,24 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get "${apt_quiet[@]}" install -y --no-install-recommends "${missing[@]}" >&2 ||
       { [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d; die "apt-get install ${missing[*]} failed (see above)"; }
   fi
-  [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
   mapfile -t still < <(missing_packages)
   [ "${#still[@]}" -eq 0 ] || die "still not installed after apt-get: ${still[*]}"
-else
-  log "packages: all ${#PACKAGES[@]} installed"
 fi
+for p in "${OPTIONAL_PACKAGES[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != installed ]; then
+    log "installing $p (for the web UI tests)"
+    export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod 0755 /usr/sbin/policy-rc.d
+      own_policy=1
+    fi
+    apt-get "${apt_quiet[@]}" install -y --no-install-recommends "$p" >&2 ||
+      log "warning: could not install $p; the web UI browser tests will be skipped or fail"
+  fi
+done
+[ "${own_policy:-0}" = 1 ] && rm -f /usr/sbin/policy-rc.d
+[ "${#missing[@]}" -gt 0 ] || log "packages: all ${#PACKAGES[@]} installed"
 
 # The packaged resolvers must not hold port 53 (127.0.0.1 and the lab's 127.0.53.x): stop the system instances only,
 # through their own init scripts and pid files — never the lab's unbound, which runs with its own -c config.
@@ -162,12 +177,18 @@ else
   fi
 fi
 
-# Containers of earlier runs (testcontainers labels them; Ryuk, which would reap them, cannot be pulled here).
-stale="$(docker ps -aq --filter label=org.testcontainers=true 2>/dev/null || true)"
-if [ -n "$stale" ]; then
-  log "removing $(echo "$stale" | wc -l) leftover test container(s)"
-  # shellcheck disable=SC2086
-  docker rm -f $stale >/dev/null 2>&1 || true
+# Client containers of earlier runs (testcontainers' reaper, Ryuk, cannot be pulled here): stopped ones, and running
+# ones older than 30 minutes. Young running ones may belong to a test or check running right now.
+now=$(date +%s)
+stale=()
+while IFS=$'\t' read -r id state created; do
+  [ -n "$id" ] || continue
+  started_at=$(date -d "${created% *}" +%s 2>/dev/null || echo 0)
+  if [ "$state" != running ] || [ $((now - started_at)) -gt 1800 ]; then stale+=("$id"); fi
+done < <(docker ps -a --filter label=org.danelab.client --format '{{.ID}}	{{.State}}	{{.CreatedAt}}' 2>/dev/null || true)
+if [ "${#stale[@]}" -gt 0 ]; then
+  log "removing ${#stale[@]} leftover client container(s)"
+  docker rm -f "${stale[@]}" >/dev/null 2>&1 || true
 fi
 
 # --- 3. Client images ----------------------------------------------------------------------------------------------

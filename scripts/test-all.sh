@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -eq 0 ]; then
   bash scripts/setup-host.sh
+  export DANELAB_REQUIRE_CLIENTS=1 # from here on a missing engine or client image fails the client matrix test
 else
   echo "test-all: not running as root, so the host set-up (Debian packages, Docker engine, client images) is skipped;" >&2
   echo "test-all: tests that need those tools will fail. Run 'sudo npm test' once, or 'sudo bash scripts/setup-host.sh'." >&2
@@ -19,4 +20,13 @@ npx biome ci .
 echo "== type check (tsc, strict)"
 npm run --silent typecheck
 echo "== tests (vitest)"
-npx vitest run "$@"
+mkdir -p test-artifacts
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+# One plain closing line, whatever the runner printed above it.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-artifacts/vitest.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' || true
+exit "$status"

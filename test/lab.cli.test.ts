@@ -4,7 +4,7 @@
 // Loopback addresses of this file: 127.0.13.10–19 and SMTP from 127.0.41.1.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -95,8 +95,8 @@ describe("danelab up (the CLI)", () => {
 
   it("explains missing privileges for ports 25/53 with the three fixes", async () => {
     const state = join(tmp, "state3");
-    mkdirSync(state, { mode: 0o777 });
-    chmodSync(state, 0o777);
+    mkdirSync(state, { mode: 0o700 });
+    chownSync(state, 65534, 65534); // nobody's own state directory
     const r = await danelab(upArgs(state, "127.0.13.12", "127.0.41.20"), { asUser: "nobody" });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/root/);

@@ -367,7 +367,11 @@ describe("TLS quirks", () => {
 
   it("TLS 1.3 only: a TLS 1.2-only client is refused (its ClientHello recorded), a TLS 1.3 client gets in", async () => {
     await lab.start({ address: "127.0.12.18", tls: { minVersion: "TLSv1.3" } });
-    const old = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25", "-tls1_2"], "QUIT\n");
+    const old = await run(
+      "openssl",
+      ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25", "-tls1_2"],
+      "QUIT\n",
+    );
     expect(old.code).not.toBe(0);
     const ok = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25"], "QUIT\n");
     expect(ok.out).toMatch(/New, TLSv1\.3/);
@@ -503,3 +507,15 @@ it("the event log file holds one JSON object per line, the same events as memory
 });
 
 void execFileP;
+
+describe("start-up errors speak to a mail admin", () => {
+  it("a taken address/port and a key that does not match its certificate", async () => {
+    await lab.start({ address: "127.0.12.19" });
+    await expect(lab.start({ address: "127.0.12.19" })).rejects.toThrow(
+      /127\.0\.12\.19:25: that address and port are already in use/,
+    );
+    await expect(
+      lab.start({ address: "127.0.12.20", credentials: [{ key: pki.ecdsa.key, cert: pki.rsa.cert }] }),
+    ).rejects.toThrow(/mx\.a\.lab\.example \(scenario a\): the default certificate\/key pairs could not be loaded/);
+  });
+});

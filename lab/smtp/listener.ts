@@ -16,6 +16,7 @@
 // close (with the reason). smtp-server does not expose its reply stream, so each SMTPConnection is created here and its
 // `send`, `_onCommand`, `_onError`, `_onTimeout` and STARTTLS handler are wrapped per instance (smtp-server 3.21).
 // Accepted messages go to the MailStore and are durable before the 250 reply.
+import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, type SecureContextOptions, type TLSSocket } from "node:tls";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
@@ -75,6 +76,10 @@ export interface SmtpListener {
   port: number;
   /** "<host> <address>:<port>", as in the events. */
   name: string;
+  /** Forgets greylisting state (one client address, or all), so the next attempts are greylisted again. */
+  resetGreylist(client?: string): void;
+  /** Connections open right now (sessions not yet closed), and raw sockets tracked for shutdown. */
+  stats(): { sessions: number; sockets: number };
   close(): Promise<void>;
 }
 
@@ -193,9 +198,32 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
     key: creds.map((c) => c.key),
     cert: creds.map((c) => c.cert),
   });
+  // A key that does not match its certificate, or a PEM that does not parse, is reported here with the listener's
+  // name rather than as a bare OpenSSL error from deep inside smtp-server.
+  const secureContext = (creds: SmtpCredentials[], what: string): SecureContext => {
+    try {
+      for (const c of creds) {
+        // Node accepts key and cert arrays in any order and does not pair them up; a key that matches no certificate
+        // would only show as failed handshakes later, so compare each key with the first certificate of its chain.
+        const leaf = new X509Certificate(c.cert);
+        const spki = (k: KeyObject) => k.export({ type: "spki", format: "der" });
+        if (!spki(createPublicKey(c.key)).equals(spki(leaf.publicKey))) {
+          throw new Error(`the private key does not belong to the certificate ${leaf.subject.replace(/\n/g, ", ")}`);
+        }
+      }
+      return createSecureContext(contextOptions(creds));
+    } catch (err) {
+      throw new Error(
+        `SMTP listener ${host} (scenario ${opts.scenario}): the ${what} could not be loaded into TLS ` +
+          `(${(err as Error).message}). Each entry needs a PEM private key and the PEM chain whose first certificate ` +
+          "matches that key; check the scenario's chain and the files under the PKI directory.",
+      );
+    }
+  };
+  if (opts.credentials.length > 0) secureContext(opts.credentials, "default certificate/key pairs");
   const sniContexts = new Map<string, SecureContext>();
   for (const entry of opts.sni ?? []) {
-    const ctx = createSecureContext(contextOptions(entry.credentials));
+    const ctx = secureContext(entry.credentials, `certificate/key for SNI ${entry.names.join(", ")}`);
     for (const n of entry.names) sniContexts.set(n.replace(/\.$/, "").toLowerCase(), ctx);
   }
   const sniLookup = (servername: string): SecureContext | undefined => {
@@ -391,6 +419,7 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
   const finish = (s: Session) => {
     if (!sessions.has(s.id)) return;
     sessions.delete(s.id);
+    rawSockets.delete(s.rawSocket); // its own "close" listener is gone once STARTTLS wrapped it
     const n = (active.get(s.client) ?? 1) - 1;
     if (n > 0) active.set(s.client, n);
     else active.delete(s.client);
@@ -639,6 +668,11 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
     address: opts.address,
     port,
     name: listenerName,
+    stats: () => ({ sessions: sessions.size, sockets: rawSockets.size }),
+    resetGreylist: (client?: string) => {
+      connGreylist?.reset(client);
+      if (client === undefined) rcptGreylist?.reset();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         let done = false;
