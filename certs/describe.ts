@@ -1,16 +1,16 @@
 // A certificate in a few plain fields, for `danelab explain`, the UI and tests: names, key usage, validity, key type
 // and the two digests a mail admin compares with TLSA records (3 1 1 = spkiSha256, 3 0 1 = certSha256).
 
-import "reflect-metadata";
 import { X509Certificate as NodeX509Certificate } from "node:crypto";
-import * as x509 from "@peculiar/x509";
 import { keyTypeOf } from "./keys.js";
 import { tlsaAssociationData } from "./tlsa.js";
 import { type CertificateSummary, EXT_KEY_USAGE_OIDS, KEY_USAGE_NAMES } from "./types.js";
+import { x509 as loadX509 } from "./x509.js";
 
 const EKU_NAMES = new Map(Object.entries(EXT_KEY_USAGE_OIDS).map(([name, oid]) => [oid, name]));
 
 export function describeCertificate(der: Buffer): CertificateSummary {
+  const x509 = loadX509();
   const cert = new x509.X509Certificate(der);
   const node = new NodeX509Certificate(der);
 

@@ -3,16 +3,13 @@
 // §4.2.1 and appear exactly as the profile asks (a missing keyUsage really is missing), so TLS stacks can be tested
 // against odd-but-real certificates.
 
-// tsyringe (inside @peculiar/x509) needs a Reflect polyfill loaded before it; keep this import first.
-import "reflect-metadata";
-import { randomBytes, webcrypto } from "node:crypto";
-import * as x509 from "@peculiar/x509";
+import { randomBytes, type webcrypto } from "node:crypto";
+import type * as X509 from "@peculiar/x509";
 import type { KeyMaterial } from "./keys.js";
 import { signingAlgorithm } from "./keys.js";
 import type { ResolvedCertificate } from "./profile.js";
 import { EXT_KEY_USAGE_OIDS } from "./types.js";
-
-x509.cryptoProvider.set(webcrypto);
+import { x509 as loadX509 } from "./x509.js";
 
 export interface IssuerMaterial {
   /** DER of the issuer's certificate: its subject becomes our issuer name, byte for byte. */
@@ -37,11 +34,12 @@ export async function issueCertificate(req: IssueRequest): Promise<Buffer> {
   const signer = issuer ? issuer.key : key;
   const signingKey = issuer ? issuer.signingKey : req.selfSigningKey;
   if (!signingKey) throw new Error(`certificate "${cert.name}": no signing key`);
+  const x509 = loadX509();
 
   const subjectName = new x509.Name(subjectJson(cert.subject));
   const issuerName = issuer ? new x509.X509Certificate(issuer.certDer).subjectName : subjectName;
 
-  const extensions: x509.Extension[] = [];
+  const extensions: X509.Extension[] = [];
   // RFC 5280 §4.2.1.9: basicConstraints, critical. Leaves carry cA=FALSE like public CAs' leaves do.
   extensions.push(new x509.BasicConstraintsExtension(cert.ca, cert.pathLength ?? undefined, true));
   if (cert.keyUsage) {
@@ -78,8 +76,8 @@ export async function issueCertificate(req: IssueRequest): Promise<Buffer> {
 }
 
 /** RDNs in the conventional order C, O, OU, CN; {} gives an empty subject. */
-function subjectJson(subject: ResolvedCertificate["subject"]): x509.JsonName {
-  const out: x509.JsonName = [];
+function subjectJson(subject: ResolvedCertificate["subject"]): X509.JsonName {
+  const out: X509.JsonName = [];
   for (const k of ["C", "O", "OU", "CN"] as const) {
     const v = subject[k];
     if (v !== undefined) out.push({ [k]: [v] });

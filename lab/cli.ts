@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { PlanError } from "./catalogue/compile.js";
-import { CatalogueError, loadCatalogue } from "./catalogue/load.js";
+import { CatalogueError } from "./catalogue/select.js";
 import { readEventsFile } from "./events.js";
 import { explainScenario } from "./explain.js";
 import { exportLab } from "./export.js";
@@ -157,7 +157,8 @@ catalogueOptions(program.command("export"))
 
 catalogueOptions(program.command("scenarios"))
   .description("list the catalogue: id, group, expected verdict, title")
-  .action((opts) => {
+  .action(async (opts) => {
+    const { loadCatalogue } = await import("./catalogue/load.js");
     const scenarios = loadCatalogue(catalogueFrom(opts));
     console.log(
       table(

@@ -1,11 +1,13 @@
 // The small parts of lab/ that glue the libraries together: address allocation, the DNS query log folding, who holds a
 // port, the state directory and the unbound runner's errors. Loopback addresses of this file: 127.0.13.30–39.
 import { createSocket } from "node:dgram";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadCatalogueCached } from "./catalogue/cache.js";
 import { nthAddress } from "./catalogue/compile.js";
+import { builtinScenarioDir } from "./catalogue/select.js";
 import { dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
 import { portOwner, withPortOwner } from "./port-owner.js";
@@ -109,5 +111,28 @@ describe("unbound runner", () => {
     } finally {
       process.env["PATH"] = path;
     }
+  });
+});
+
+describe("catalogue cache", () => {
+  it("serves an unchanged catalogue from the state directory and re-validates after any edit", async () => {
+    const dir = join(tmp, "scenarios");
+    mkdirSync(dir);
+    for (const id of ["ta-baseline", "no-starttls"])
+      copyFileSync(join(builtinScenarioDir(), `${id}.yaml`), join(dir, `${id}.yaml`));
+    const cache = join(tmp, "catalogue.json");
+    const first = await loadCatalogueCached(cache, { dirs: [dir] });
+    expect(first.map((s) => s.id)).toEqual(["no-starttls", "ta-baseline"]);
+    // Prove the second load reads the cache: mark the cached copy.
+    const cached = JSON.parse(readFileSync(cache, "utf8"));
+    cached.scenarios[0].title = "from the cache";
+    writeFileSync(cache, JSON.stringify(cached));
+    expect((await loadCatalogueCached(cache, { dirs: [dir] }))[0]!.title).toBe("from the cache");
+    // Any edit of a scenario file re-validates, and a broken edit is reported with file:line.
+    const file = join(dir, "no-starttls.yaml");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^expect: .*$/m, "expect: sometimes"));
+    await expect(loadCatalogueCached(cache, { dirs: [dir] })).rejects.toThrow(
+      /no-starttls\.yaml:\d+: expect: must be one of/,
+    );
   });
 });

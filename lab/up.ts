@@ -5,8 +5,9 @@ import { accessSync, chmodSync, constants, mkdirSync, statSync, writeFileSync } 
 import { join, resolve } from "node:path";
 import { buildPki, chainPem, type Pki } from "../certs/index.js";
 import { buildTree, type SignedTree } from "../zones/index.js";
+import { loadCatalogueCached } from "./catalogue/cache.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
-import { type LoadOptions, loadCatalogue, select } from "./catalogue/load.js";
+import { type LoadOptions, select } from "./catalogue/select.js";
 import { startDnsServer } from "./dns/server.js";
 import { dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
@@ -126,7 +127,7 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
   };
   const stateDir = prepareStateDir(o.stateDir);
   let t = performance.now();
-  const all = loadCatalogue({ ...options, only: [], groups: [] });
+  const all = await loadCatalogueCached(join(stateDir, "catalogue.json"), { ...options, only: [], groups: [] });
   const scenarios = select(all, options);
   const plan = planLab(
     all,
@@ -186,29 +187,34 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
 
     t = performance.now();
     const acceptDomains = [plan.addresses.suffix];
-    for (const sp of plan.scenarios) {
-      for (const h of sp.hosts) {
-        const credentials = (chain: string[]) => ({ key: pki.get(chain[0]!).keyPem, cert: chainPem(pki, chain) });
-        const listener = await startSmtpListener({
-          scenario: sp.scenario.id,
-          host: h.name,
-          address: h.address,
-          port: h.port,
-          credentials: [h.chain, ...h.extraChains].map(credentials),
-          sni: h.sni.map((s) => ({ names: s.names, credentials: [credentials(s.chain)] })),
-          starttls: h.smtp.starttls,
-          ...(h.smtp.greylist ? { greylist: h.smtp.greylist } : {}),
-          ...(h.smtp.tls ? { tls: h.smtp.tls } : {}),
-          acceptDomains,
-          allowList,
-          store,
-          events,
-        }).catch((err) => {
-          throw withPortOwner(err, h.address, h.port, "tcp");
-        });
-        closers.push(() => listener.close());
-      }
-    }
+    const credentials = (chain: string[]) => ({ key: pki.get(chain[0]!).keyPem, cert: chainPem(pki, chain) });
+    // All listeners bind at once; if any fails, the ones that did start are closed with the rest.
+    const started = await Promise.allSettled(
+      plan.scenarios.flatMap((sp) =>
+        sp.hosts.map((h) =>
+          startSmtpListener({
+            scenario: sp.scenario.id,
+            host: h.name,
+            address: h.address,
+            port: h.port,
+            credentials: [h.chain, ...h.extraChains].map(credentials),
+            sni: h.sni.map((s) => ({ names: s.names, credentials: [credentials(s.chain)] })),
+            starttls: h.smtp.starttls,
+            ...(h.smtp.greylist ? { greylist: h.smtp.greylist } : {}),
+            ...(h.smtp.tls ? { tls: h.smtp.tls } : {}),
+            acceptDomains,
+            allowList,
+            store,
+            events,
+          }).catch((err) => {
+            throw withPortOwner(err, h.address, h.port, "tcp");
+          }),
+        ),
+      ),
+    );
+    for (const r of started) if (r.status === "fulfilled") closers.push(() => r.value.close());
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
     mark("smtp", t);
 
     let resolver: Manifest["dns"]["resolver"] = null;

@@ -23,10 +23,18 @@ echo "== tests (vitest)"
 mkdir -p test-artifacts
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
-# One plain closing line, whatever the runner printed above it.
+echo "== the same lab code on Node 22 and 24 (unit tests, whole-lab and SMTP/TLS integration tests)"
+rm -f test-artifacts/node-*.vitest.json
+bash scripts/test-node-versions.sh 22 24 || status=1
+# One plain closing line for everything above: the main run plus the runs on Node 22 and 24.
 node -e '
-  const r = JSON.parse(require("fs").readFileSync("test-artifacts/vitest.json", "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  const fs = require("fs");
+  const files = fs.readdirSync("test-artifacts").filter((f) => /^(vitest|node-\d+\.vitest)\.json$/.test(f));
+  let passed = 0, failed = 0, skipped = 0;
+  for (const f of files) {
+    const r = JSON.parse(fs.readFileSync(`test-artifacts/${f}`, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
 ' || true
 exit "$status"

@@ -412,6 +412,13 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
 
   const server = new SMTPServer(serverOptions);
   const internals = server as unknown as ServerInternals;
+  // smtp-server's own SNI resolver answers every ClientHello that carries SNI with a context (falling back to the
+  // default one), so Node switches context on every DANE handshake. On Node 24 a context switched in this way keeps
+  // only one of its keys: an RSA-only client then fails against an RSA + ECDSA listener. Switch only when a name has
+  // a context of its own (smtp-server 3.21 private method; test/smtp.listener.test.ts guards it).
+  (
+    server as unknown as { _resolveSNI: (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void }
+  )._resolveSNI = (name, cb) => cb(null, sniLookup(name));
   server.on("error", () => {
     // per-connection errors are recorded by the connection wrappers; nothing may crash the lab
   });
