@@ -2,7 +2,7 @@
 // NSD (serving the lab's own exported signed zones) and Postfix's smtpd (same certificate, a discard transport).
 // Facts behind the settings: shared/design/real-clients.md ("Benchmark peers").
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export function requireCommand(cmd: string, pkg: string): void {
@@ -110,7 +110,7 @@ export async function startPostfix(o: {
     `compatibility_level = 3.6
 queue_directory = ${queue}
 data_directory = ${join(o.workDir, "data")}
-inet_interfaces = ${o.address}
+inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 myhostname = bench-postfix.${o.domain}
 mydestination =
@@ -128,18 +128,24 @@ smtpd_client_connection_rate_limit = 0
 anvil_rate_time_unit = 60s
 default_process_limit = 200
 maillog_file = ${join(o.workDir, "postfix.log")}
+maillog_file_prefixes = ${o.workDir}
 `,
   );
   mkdirSync(join(o.workDir, "data"), { recursive: true });
   execFileSync("chown", ["-R", "postfix", join(o.workDir, "data")]);
   // Debian's master.cf chroots smtpd into the queue directory; this throw-away instance runs without.
   execFileSync("postconf", ["-c", conf, "-F", "*/*/chroot = n"]);
-  execFileSync("postfix", ["-c", conf, "check"], { stdio: "ignore" });
+  // Postfix only accepts inet_interfaces that are interface addresses (127.0.0.1 here, not the rest of 127/8), but a
+  // master.cf service may name its own host:port: smtpd listens on the benchmark's address alone.
+  const master = readFileSync(join(conf, "master.cf"), "utf8").replace(/^smtp(\s+)inet/m, `${o.address}:smtp$1inet`);
+  writeFileSync(join(conf, "master.cf"), master);
+  const check = spawnSync("postfix", ["-c", conf, "check"], { encoding: "utf8" });
+  if (check.status !== 0) throw new Error(`postfix check failed for the benchmark's Postfix: ${check.stderr}`);
   const child = spawn("postfix", ["-c", conf, "start-fg"], { stdio: ["ignore", "ignore", "pipe"] });
   // Wait for the 220 greeting.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const r = spawnSync("sh", ["-c", `exec 3<>/dev/tcp/${o.address}/25 && head -c 3 <&3`], {
+    const r = spawnSync("bash", ["-c", `exec 3<>/dev/tcp/${o.address}/25 && head -c 3 <&3`], {
       encoding: "utf8",
       timeout: 2000,
     });
