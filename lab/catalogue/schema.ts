@@ -11,6 +11,14 @@
 // (lab.example), {mx} (the first MX host's full name), {host:NAME} (the full name of host NAME), and a numeric range
 // {1..99} that expands one SAN entry into many.
 import { z } from "zod";
+import {
+  KEY_TYPES as CERT_KEY_TYPES,
+  EXT_KEY_USAGE_OIDS,
+  type ExtKeyUsageName,
+  KEY_USAGE_NAMES,
+  type KeyType,
+  type KeyUsageName,
+} from "../../certs/types.js";
 
 export const EXPECTS = [
   "deliver",
@@ -22,19 +30,10 @@ export const EXPECTS = [
 ] as const;
 export type Expect = (typeof EXPECTS)[number];
 
-const KEY_TYPES = ["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256", "ecdsa-p384", "ed25519"] as const;
-const KEY_USAGES = [
-  "digitalSignature",
-  "nonRepudiation",
-  "keyEncipherment",
-  "dataEncipherment",
-  "keyAgreement",
-  "keyCertSign",
-  "cRLSign",
-  "encipherOnly",
-  "decipherOnly",
-] as const;
-const EXT_KEY_USAGES = ["serverAuth", "clientAuth", "emailProtection", "codeSigning"] as const;
+// The names certs/ understands, so the schema and the PKI builder can never disagree.
+const KEY_TYPES = CERT_KEY_TYPES as readonly KeyType[] as [KeyType, ...KeyType[]];
+const KEY_USAGES = KEY_USAGE_NAMES as readonly KeyUsageName[] as [KeyUsageName, ...KeyUsageName[]];
+const EXT_KEY_USAGES = Object.keys(EXT_KEY_USAGE_OIDS) as [ExtKeyUsageName, ...ExtKeyUsageName[]];
 
 /** A DNS label sequence relative to the scenario zone ("mx", "mx.insecure", "_25._tcp.mx"); "@" is the zone apex. */
 const relativeName = z

@@ -32,6 +32,6 @@ describe("greylisting", () => {
     expect(() => list.add("mx.example")).toThrow(/not an IP address/);
     expect(list.delete("127.0.0.5")).toBe(true);
     expect(list.has("127.0.0.5")).toBe(false);
-    expect(normalizeAddress("::FFFF:10.0.0.1")).toBe("10.0.0.1");
+    expect(normalizeAddress("::FFFF:127.0.0.9")).toBe("127.0.0.9");
   });
 });

@@ -82,7 +82,7 @@ export type Route =
   | { page: "runs"; run: string | null }
   | { page: "messages"; id: string | null };
 
-/** `#/scenario/seed-mx06` → { page: "scenario", id: "seed-mx06" }; anything unknown is the catalogue. */
+/** `#/scenario/<id>` → { page: "scenario", id: "<id>" }; anything unknown is the catalogue. */
 export function parseRoute(hash: string): Route {
   const parts = hash
     .replace(/^#\/?/, "")
