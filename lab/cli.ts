@@ -99,6 +99,22 @@ catalogueOptions(
       ...(opts.group ? { groups: opts.group } : {}),
       log: opts.quiet ? () => {} : (line) => process.stderr.write(`danelab: ${line}\n`),
     };
+    // Signals are caught from the start: Ctrl-C during a long cold start still closes whatever has been opened.
+    let lab$: Awaited<ReturnType<typeof startLab>> | null = null;
+    let stopSignal: string | null = null;
+    let stopping = false;
+    const shutdown = (signal: string) => {
+      stopSignal = signal;
+      if (!lab$ || stopping) return; // still starting: stop as soon as the lab is up
+      stopping = true;
+      process.stderr.write(`danelab: ${signal}, closing listeners…\n`);
+      lab$.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
     const lab = await startLab(options);
     if (!opts.quiet) {
       console.log(`\n${scenarioTable(lab.manifest)}\n`);
@@ -110,18 +126,8 @@ catalogueOptions(
     console.log(
       `danelab ready: ${lab.manifest.scenarios.length} scenarios, DNS ${lab.manifest.dns.address}:${lab.manifest.dns.port}${resolver}${http}, manifest ${lab.manifestPath} (started in ${lab.timings["total"]} ms; Ctrl-C stops)`,
     );
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`danelab: ${signal}, closing listeners…\n`);
-      lab.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.on("SIGINT", () => shutdown("SIGINT"));
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    lab$ = lab;
+    if (stopSignal) shutdown(stopSignal);
   });
 
 program

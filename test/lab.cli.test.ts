@@ -74,9 +74,9 @@ describe("danelab up (the CLI)", () => {
     expect(out).toContain("options trust-ad edns0");
     expect(out).toContain("ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS");
     expect(out).toContain("smtp_tls_security_level = dane");
-    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const exited = new Promise<string>((r) => child.on("exit", (code, signal) => r(`code ${code}, signal ${signal}`)));
     child.kill("SIGTERM");
-    expect(await exited).toBe(0);
+    expect(await exited).toBe("code 0, signal null");
   });
 
   it("explains a port already taken, naming the address", async () => {
