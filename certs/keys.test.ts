@@ -23,7 +23,7 @@ describe("generateKey", () => {
   });
 
   it("RSA keys pass `openssl pkey -check` (p·q = n, d·e ≡ 1, CRT values)", async () => {
-    for (const t of ["rsa-2048", "rsa-3072"] as const) {
+    for (const t of ["rsa-2048", "rsa-3072", "rsa-4096"] as const) {
       const k = await generateKey(t);
       const out = execFileSync("openssl", ["pkey", "-check", "-noout"], { input: k.keyPem, encoding: "utf8" });
       expect(out).toContain("Key is valid");

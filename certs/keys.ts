@@ -1,24 +1,19 @@
-// Private keys: generated with Node's own crypto on libuv's thread pool (so many keys are made in parallel), stored as
-// PKCS#8 PEM, and imported into WebCrypto only when a certificate has to be signed with them.
+// Private keys: generated with Node's own crypto — EC and Ed25519 keys on libuv's thread pool, the primes of RSA keys in
+// worker threads (certs/primes.ts) — so many keys are made in parallel; stored as PKCS#8 PEM, and imported into
+// WebCrypto only when a certificate has to be signed with them.
 // Signatures use SHA-256 with the signer's key type: RSA PKCS#1 v1.5 (RFC 4055), ECDSA (RFC 5758), Ed25519 (RFC 8410).
 //
-// RSA keys are assembled from two primes made by crypto.generatePrime (RFC 8017 §3.1/§3.2: n = p·q, e = 65537,
-// d = e⁻¹ mod lcm(p−1, q−1), CRT values dP, dQ, qInv) instead of generateKeyPair("rsa"): with the OpenSSL 3.0 that
-// Node 20 bundles, RSA key generation costs about twice the CPU of two plain probable primes — measured here
-// 184 vs 88 ms for RSA-2048, 1392 vs 532 ms for RSA-4096 — and key generation is nearly all of a cold lab start.
-// These are throw-away lab keys; what matters is that they are valid, which the tests check with `openssl pkey -check`.
+// RSA keys are assembled from two primes (RFC 8017 §3.1/§3.2: n = p·q, e = 65537, d = e⁻¹ mod lcm(p−1, q−1), CRT
+// values dP, dQ, qInv) instead of generateKeyPair("rsa"): with the OpenSSL 3.0 that Node 20 bundles, RSA key
+// generation confirms each prime with 64 Miller–Rabin rounds where FIPS 186-5 asks 4–5 for random candidates, and key
+// generation is nearly all of a cold lab start — measured here 184 ms for an RSA-2048 key from generateKeyPair, 56 ms
+// from two crypto.generatePrime primes, about 30 ms from certs/primes.ts. These are throw-away lab keys; what matters is
+// that they are valid, which the tests check with `openssl pkey -check` (it re-tests p and q for primality).
 // Set RSA_FROM_PRIMES = false to use OpenSSL's own RSA key generation.
 
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPair,
-  generatePrime,
-  type KeyObject,
-  webcrypto,
-} from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject, webcrypto } from "node:crypto";
 import { promisify } from "node:util";
+import { PrimePool } from "./primes.js";
 import type { KeyType } from "./types.js";
 
 // The PEM/DER encodings below make Node return strings/Buffers; promisify's overloads cannot see that.
@@ -35,10 +30,8 @@ export interface KeyMaterial {
   spki: Buffer;
 }
 
-const generatePrimeAsync = promisify(generatePrime) as unknown as (
-  size: number,
-  options: { bigint: true },
-) => Promise<bigint>;
+/** One pool for the process: its workers start on the first RSA key and stop soon after the last. */
+let primePool: PrimePool | undefined;
 
 const RSA_FROM_PRIMES = true;
 const RSA_E = 65537n;
@@ -78,13 +71,13 @@ export async function generateKey(keyType: KeyType): Promise<KeyMaterial> {
 /** An RSA key of exactly `bits` bits from two generatePrime() primes (see the header). */
 async function rsaFromPrimes(keyType: KeyType, bits: number): Promise<KeyMaterial> {
   for (;;) {
-    // Both halves in parallel: two thread-pool jobs. OpenSSL sets the top two bits of each prime, so n has `bits` bits.
-    const [p, q] = await Promise.all([
-      generatePrimeAsync(bits / 2, { bigint: true }),
-      generatePrimeAsync(bits / 2, { bigint: true }),
-    ]);
-    // RFC 8017 §3.2: e must be coprime to p−1 and q−1 (e is prime, so: e must not divide them); p ≠ q.
-    if (p === q || (p - 1n) % RSA_E === 0n || (q - 1n) % RSA_E === 0n) continue;
+    // Both halves in parallel. Each prime has its top two bits set, so n has exactly `bits` bits.
+    primePool ??= new PrimePool();
+    const [p, q] = await Promise.all([primePool.prime(bits / 2), primePool.prime(bits / 2)]);
+    // RFC 8017 §3.2: e must be coprime to p−1 and q−1 (e is prime, so: e must not divide them); p ≠ q, and indeed
+    // |p − q| > 2^(bits/2 − 100) (FIPS 186-5 A.1.3).
+    if ((p - 1n) % RSA_E === 0n || (q - 1n) % RSA_E === 0n) continue;
+    if ((p > q ? p - q : q - p) <= 1n << BigInt(bits / 2 - 100)) continue;
     const n = p * q;
     if (n.toString(2).length !== bits) continue;
     const lambda = ((p - 1n) * (q - 1n)) / gcd(p - 1n, q - 1n);
