@@ -517,5 +517,12 @@ describe("start-up errors speak to a mail admin", () => {
     await expect(
       lab.start({ address: "127.0.12.20", credentials: [{ key: pki.ecdsa.key, cert: pki.rsa.cert }] }),
     ).rejects.toThrow(/mx\.a\.lab\.example \(scenario a\): the default certificate\/key pairs could not be loaded/);
+    await expect(
+      lab.start({ address: "127.0.12.20", credentials: [{ key: pki.rsa.key, cert: "not a certificate" }] }),
+    ).rejects.toThrow(/\(scenario a\): the default certificate\/key pairs could not be loaded into TLS/);
+    // Settings OpenSSL refuses surface from the one place the default context is made, named the same way.
+    await expect(lab.start({ address: "127.0.12.20", tls: { ciphers: "NO-SUCH-CIPHER" } })).rejects.toThrow(
+      /\(scenario a\): the TLS settings \(versions, ciphers\) with the default certificate\/key pairs could not be loaded into TLS \(.*no cipher match/i,
+    );
   });
 });

@@ -198,9 +198,15 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
     key: creds.map((c) => c.key),
     cert: creds.map((c) => c.cert),
   });
-  // A key that does not match its certificate, or a PEM that does not parse, is reported here with the listener's
-  // name rather than as a bare OpenSSL error from deep inside smtp-server.
-  const secureContext = (creds: SmtpCredentials[], what: string): SecureContext => {
+  // A key that does not match its certificate, or a PEM that does not parse, is reported with the listener's name
+  // rather than as a bare OpenSSL error from deep inside smtp-server.
+  const tlsError = (what: string, err: unknown) =>
+    new Error(
+      `SMTP listener ${host} (scenario ${opts.scenario}): the ${what} could not be loaded into TLS ` +
+        `(${(err as Error).message}). Each entry needs a PEM private key and the PEM chain whose first certificate ` +
+        "matches that key; check the scenario's chain and the files under the PKI directory.",
+    );
+  const checkPairs = (creds: SmtpCredentials[], what: string): void => {
     try {
       for (const c of creds) {
         // Node accepts key and cert arrays in any order and does not pair them up; a key that matches no certificate
@@ -211,16 +217,21 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
           throw new Error(`the private key does not belong to the certificate ${leaf.subject.replace(/\n/g, ", ")}`);
         }
       }
-      return createSecureContext(contextOptions(creds));
     } catch (err) {
-      throw new Error(
-        `SMTP listener ${host} (scenario ${opts.scenario}): the ${what} could not be loaded into TLS ` +
-          `(${(err as Error).message}). Each entry needs a PEM private key and the PEM chain whose first certificate ` +
-          "matches that key; check the scenario's chain and the files under the PKI directory.",
-      );
+      throw tlsError(what, err);
     }
   };
-  if (opts.credentials.length > 0) secureContext(opts.credentials, "default certificate/key pairs");
+  const secureContext = (creds: SmtpCredentials[], what: string): SecureContext => {
+    checkPairs(creds, what);
+    try {
+      return createSecureContext(contextOptions(creds));
+    } catch (err) {
+      throw tlsError(what, err);
+    }
+  };
+  // The default context itself is made once, by smtp-server's constructor (below).
+  const defaultWhat = "default certificate/key pairs";
+  if (opts.credentials.length > 0) checkPairs(opts.credentials, defaultWhat);
   const sniContexts = new Map<string, SecureContext>();
   for (const entry of opts.sni ?? []) {
     const ctx = secureContext(entry.credentials, `certificate/key for SNI ${entry.names.join(", ")}`);
@@ -410,7 +421,12 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
     },
   };
 
-  const server = new SMTPServer(serverOptions);
+  let server: SMTPServer;
+  try {
+    server = new SMTPServer(serverOptions);
+  } catch (err) {
+    throw tlsError(`TLS settings (versions, ciphers) with the ${defaultWhat}`, err);
+  }
   const internals = server as unknown as ServerInternals;
   // smtp-server's own SNI resolver answers every ClientHello that carries SNI with a context (falling back to the
   // default one), so Node switches context on every DANE handshake. On Node 24 a context switched in this way keeps
