@@ -6,7 +6,8 @@
 import type { DnsQueryEvent } from "./dns/server.js";
 import type { EventLog } from "./events.js";
 
-const FOLD_MS = 60_000;
+/** Repeats within this window are folded (the DNS server is told the same, so it need not report them at all). */
+export const DNS_FOLD_MS = 60_000;
 
 export function dnsQueryRecorder(events: EventLog, suffix: string, scenarioIds: Set<string>) {
   const lastSeen = new Map<string, number>();
@@ -19,7 +20,7 @@ export function dnsQueryRecorder(events: EventLog, suffix: string, scenarioIds: 
     const key = `${q.client} ${q.name} ${q.type} ${q.rcode} ${q.ad}`;
     const now = Date.now();
     const seen = lastSeen.get(key);
-    if (seen !== undefined && now - seen < FOLD_MS) return;
+    if (seen !== undefined && now - seen < DNS_FOLD_MS) return;
     if (lastSeen.size > 10_000) lastSeen.clear();
     lastSeen.set(key, now);
     events.recordDnsQuery({ ...q, scenario, session: `dns-${q.client}`, listener: "dns" });

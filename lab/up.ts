@@ -9,7 +9,7 @@ import { loadCatalogueCached } from "./catalogue/cache.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
 import { type LoadOptions, select } from "./catalogue/select.js";
 import { startDnsServer } from "./dns/server.js";
-import { dnsQueryRecorder } from "./dns-log.js";
+import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
 import { gradeRun, type ScenarioGrade } from "./grade.js";
 import { startHttpApi } from "./http/api.js";
@@ -179,6 +179,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
       port: o.dnsPort,
       tree,
       onQuery: dnsQueryRecorder(events, plan.addresses.suffix, new Set(plan.scenarios.map((s) => s.scenario.id))),
+      onQueryRepeatMs: DNS_FOLD_MS,
     }).catch((err) => {
       throw withPortOwner(err, o.dnsAddress, o.dnsPort, "udp");
     });

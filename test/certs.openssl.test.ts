@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPki, type CertificateProfile, type Pki, tlsaAssociationData } from "../certs/index.js";
-import { parseX509Text, run, runBinary } from "./certs.helpers.js";
+import { parseX509Text } from "./certs.helpers.js";
+import { run, runBinary } from "./run.js";
 
 const MX = "mx.s.lab.example";
 const hundred = Array.from({ length: 99 }, (_, i) => `h${i + 1}.s.lab.example`).concat(MX);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createServer, type Server } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildPki, chainPem, type Pki, tlsaAssociationData } from "../certs/index.js";
-import { run } from "./certs.helpers.js";
+import { run } from "./run.js";
 
 const MX = "mx.tls.lab.example";
 let tmp: string;

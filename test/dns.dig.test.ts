@@ -10,7 +10,8 @@ import type { DnsQueryEvent } from "../lab/dns/server.js";
 import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
 import { buildTree, type SignedTree } from "../zones/index.js";
 import { fixtureZones, SUFFIX } from "./dns.fixture.js";
-import { delvAnchors, dig, run } from "./dns.helpers.js";
+import { delvAnchors, dig } from "./dns.helpers.js";
+import { run } from "./run.js";
 
 const ADDRESS = "127.0.11.10";
 let server: RunningDnsServer;

@@ -1,39 +1,10 @@
-// Shared by the lab/dns integration tests: run dig/delv/unbound without blocking the event loop (the DNS server under
-// test runs in this very process), and raw UDP/TCP exchanges for what dig cannot send.
+// Shared by the lab/dns integration tests: dig with its output parsed, and raw UDP/TCP exchanges for what dig cannot
+// send. (Tools are run with test/run.ts.)
 // Loopback addresses of the DNS tests: 127.0.11.0/24 (port 53 or high ports).
-import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { connect, type Socket } from "node:net";
 import dnsPacket from "dns-packet";
-
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  output: string;
-}
-
-/** Runs `cmd args`; never throws on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 20_000);
-    child.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const stdout = Buffer.concat(out).toString("utf8");
-      const stderr = Buffer.concat(err).toString("utf8");
-      resolve({ code, stdout, stderr, output: stdout + stderr });
-    });
-  });
-}
+import { run } from "./run.js";
 
 /** What the tests read off dig's output: status, header flags, record types per section, the raw text. */
 export interface DigResult {

@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ListenError, listenError } from "../lab/dns/errors.js";
 import type { DnsBackend } from "../lab/dns/responder.js";
 import { serveDns } from "../lab/dns/transport.js";
-import { run } from "./dns.helpers.js";
+import { run } from "./run.js";
 
 const backend: DnsBackend = {
   inLab: () => true,

@@ -5,79 +5,44 @@
 // unbound on every name of the fixture.
 // Addresses: lab DNS 127.0.11.20:53 (port 53: unbound follows referrals to the glue address on port 53), unbound
 // 127.0.11.21:53.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
+import { type RunningUnbound, startUnbound } from "../lab/resolver/unbound.js";
 import { buildTree, type SignedTree } from "../zones/index.js";
 import { CASES, fixtureZones, SUFFIX } from "./dns.fixture.js";
-import { type DigResult, delvAnchors, dig, run } from "./dns.helpers.js";
+import { type DigResult, delvAnchors, dig } from "./dns.helpers.js";
+import { run } from "./run.js";
 
 const LAB = "127.0.11.20";
 const UNBOUND = "127.0.11.21";
 let server: RunningDnsServer;
 let tree: SignedTree;
 let dir: string;
-let unbound: ChildProcess;
+let unbound: RunningUnbound;
 let unboundLog: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "danelab-dns-unbound-"));
   tree = await buildTree(fixtureZones(LAB), { dir: join(dir, "keys") });
   server = await startDnsServer({ address: LAB, port: 53, tree });
-  const anchorFile = join(dir, "root.key");
-  writeFileSync(anchorFile, `${tree.trustAnchors.ds.join("\n")}\n`);
   writeFileSync(join(dir, "anchors.conf"), delvAnchors(tree.trustAnchors.ds));
-  unboundLog = join(dir, "unbound.log");
-  const conf = join(dir, "unbound.conf");
-  writeFileSync(
-    conf,
-    `server:
-  interface: ${UNBOUND}
-  port: 53
-  access-control: 127.0.0.0/8 allow
-  do-ip6: no
-  do-not-query-localhost: no
-  trust-anchor-file: "${anchorFile}"
-  cache-max-ttl: 5
-  cache-max-negative-ttl: 5
-  username: ""
-  chroot: ""
-  directory: "${dir}"
-  pidfile: ""
-  use-syslog: no
-  logfile: "${unboundLog}"
-  verbosity: 1
-  module-config: "validator iterator"
-  val-log-level: 2
-  # The fixture has a name that never answers (timeout fault): keep probing the lab's only server anyway.
-  infra-keep-probing: yes
-  local-zone: "example." nodefault
-stub-zone:
-  name: "."
-  stub-addr: ${LAB}@53
-`,
-  );
-  const check = await run("unbound-checkconf", [conf]);
-  if (check.code !== 0) throw new Error(`unbound-checkconf rejected the test's configuration:\n${check.output}`);
-  unbound = spawn("unbound", ["-d", "-c", conf], { stdio: "ignore" });
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const r = await dig(UNBOUND, 53, ["+time=1", `${SUFFIX}`, "SOA"]);
-    if (r.status !== "NO-ANSWER") return;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-  throw new Error(`unbound did not answer on ${UNBOUND}:53; see ${unboundLog}`);
+  // The very configuration `danelab up --resolver unbound` runs, so what this file proves is what users get.
+  unbound = await startUnbound({
+    dir: join(dir, "unbound"),
+    address: UNBOUND,
+    port: 53,
+    labDns: { address: LAB, port: 53 },
+    trustAnchors: tree.trustAnchors,
+    probeName: SUFFIX,
+  });
+  unboundLog = join(dir, "unbound", "unbound.log");
 }, 60_000);
 
 afterAll(async () => {
-  if (unbound && unbound.exitCode === null) {
-    const exited = new Promise((res) => unbound.once("exit", res));
-    unbound.kill("SIGTERM");
-    await exited;
-  }
+  await unbound?.close();
   await server?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

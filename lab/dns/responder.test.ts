@@ -297,4 +297,25 @@ describe("Responder, replay of identical queries", () => {
     ]);
     expect(r.stats()).toMatchObject({ cacheHits: 2, cacheMisses: 1, truncated: 2 });
   });
+
+  it("onQueryRepeatMs: a repeat from the same client is answered but reported once per window", async () => {
+    const events: DnsQueryEvent[] = [];
+    const r = new Responder(backend, { onQuery: (e) => events.push(e), onQueryRepeatMs: 50 });
+    const q = (id: number, name = "mx.lab.example") =>
+      dnsPacket.encode({ type: "query", id, questions: [{ type: "A", name }] });
+    for (let id = 1; id <= 5; id++) expect(r.answer(q(id), "udp", "127.0.0.1")?.readUInt16BE(0)).toBe(id);
+    r.answer(q(6), "udp", "127.0.0.2"); // another client
+    r.answer(q(7), "tcp", "127.0.0.1"); // another transport: another cached query
+    r.answer(q(8, "nope.lab.example"), "udp", "127.0.0.1"); // another question
+    expect(events.map((e) => `${e.client} ${e.transport} ${e.name}`)).toEqual([
+      "127.0.0.1 udp mx.lab.example",
+      "127.0.0.2 udp mx.lab.example",
+      "127.0.0.1 tcp mx.lab.example",
+      "127.0.0.1 udp nope.lab.example",
+    ]);
+    await new Promise((res) => setTimeout(res, 60));
+    r.answer(q(9), "udp", "127.0.0.1");
+    expect(events).toHaveLength(5);
+    expect(r.stats()).toMatchObject({ received: 9, answered: 9 });
+  });
 });

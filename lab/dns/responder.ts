@@ -137,6 +137,12 @@ interface Prepared {
 
 export interface ResponderOptions {
   onQuery?: ((q: DnsQueryEvent) => void) | undefined;
+  /**
+   * Report a repeat of the very same query (same bytes, id aside, same transport) from the same client at most once
+   * per this many milliseconds; default 0 = every query. The lab's event log folds such repeats anyway (dns-log.ts);
+   * skipping them here keeps a flood (a benchmark, a resolver's retries) from building an event per packet.
+   */
+  onQueryRepeatMs?: number;
   /** Prepared answers kept at most (the cache is emptied when full); default 20,000. */
   cacheEntries?: number;
   /** How long a prepared answer is reused; default 30 s (signature validity can run out while a lab runs). */
@@ -165,7 +171,12 @@ interface Replay {
   ad: boolean;
   tc: boolean;
   fault: string | undefined;
+  /** When each client was last reported to onQuery for this very query (see onQueryRepeatMs). */
+  reported: Map<string, number> | undefined;
 }
+
+/** Clients remembered per cached query for onQueryRepeatMs; past this the map starts over. */
+const MAX_REPORTED_CLIENTS = 1024;
 
 export class Responder {
   private readonly cache = new Map<string, Prepared>();
@@ -174,6 +185,7 @@ export class Responder {
   private readonly cacheEntries: number;
   private readonly cacheMs: number;
   private readonly onQuery: ((q: DnsQueryEvent) => void) | undefined;
+  private readonly onQueryRepeatMs: number;
   private readonly counters: ResponderStats = {
     received: 0,
     udp: 0,
@@ -196,6 +208,7 @@ export class Responder {
     this.cacheEntries = opts.cacheEntries ?? 20_000;
     this.cacheMs = opts.cacheMs ?? 30_000;
     this.onQuery = opts.onQuery;
+    this.onQueryRepeatMs = opts.onQueryRepeatMs ?? 0;
   }
 
   stats(): ResponderStats {
@@ -218,7 +231,7 @@ export class Responder {
       const hit = replies.get(rawKey);
       if (hit !== undefined && hit.expires > now) {
         c.cacheHits++;
-        return this.replay(hit, msg, transport, client);
+        return this.replay(hit, msg, transport, client, now);
       }
     }
 
@@ -263,12 +276,13 @@ export class Responder {
       ad: p.ad,
       tc,
       fault: p.fault,
+      reported: undefined,
     };
     if (rawKey !== undefined) {
       if (replies.size >= this.cacheEntries) replies.clear();
       replies.set(rawKey, replay);
     }
-    return this.replay(replay, msg, transport, client, reply);
+    return this.replay(replay, msg, transport, client, now, reply);
   }
 
   /** Sends a remembered reply with the query's id; `fresh` is a reply just assembled for this very query. */
@@ -277,6 +291,7 @@ export class Responder {
     msg: Buffer,
     transport: DnsTransport,
     client: string,
+    now: number,
     fresh?: Buffer | null,
   ): Buffer | null {
     const c = this.counters;
@@ -296,7 +311,7 @@ export class Responder {
       if (r.tc) c.truncated++;
       this.count(r.rcode ?? "NONE");
     }
-    if (this.onQuery) {
+    if (this.onQuery && this.shouldReport(r, client, now)) {
       const event: DnsQueryEvent = {
         time: new Date().toISOString(),
         client,
@@ -317,6 +332,17 @@ export class Responder {
       }
     }
     return buf;
+  }
+
+  /** False for a repeat within onQueryRepeatMs of the last report of this query to this client. */
+  private shouldReport(r: Replay, client: string, now: number): boolean {
+    if (this.onQueryRepeatMs <= 0) return true;
+    r.reported ??= new Map();
+    const last = r.reported.get(client);
+    if (last !== undefined && now - last < this.onQueryRepeatMs) return false;
+    if (r.reported.size >= MAX_REPORTED_CLIENTS) r.reported.clear();
+    r.reported.set(client, now);
+    return true;
   }
 
   /** Header, the question as asked, the prepared sections (or none, with TC) and the OPT record. */

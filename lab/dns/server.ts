@@ -19,6 +19,8 @@ export interface DnsServerOptions {
   tree: SignedTree;
   /** Called for every query with a readable question (not for FORMERR garbage), after the reply is decided. */
   onQuery?: (q: DnsQueryEvent) => void;
+  /** Report a repeat of the same query from the same client at most once per this many ms (default: every one). */
+  onQueryRepeatMs?: number;
   /** RFC 7766 §6.2.3 idle timeout of TCP connections; default 10 s. */
   tcpIdleMs?: number;
   /** Concurrent TCP connections at most; default 256. */

@@ -14,6 +14,8 @@ export interface ServeDnsOptions {
   port: number;
   backend: DnsBackend;
   onQuery?: ((q: DnsQueryEvent) => void) | undefined;
+  /** See ResponderOptions.onQueryRepeatMs. */
+  onQueryRepeatMs?: number | undefined;
   /** RFC 7766 §6.2.3: close TCP connections idle this long; default 10 s. */
   tcpIdleMs?: number;
   /** Concurrent TCP connections at most; more are closed on accept. Default 256. */
@@ -40,7 +42,10 @@ const LENGTH_PREFIX = 2;
 const MAX_TCP_BACKLOG = 1 << 20;
 
 export async function serveDns(opts: ServeDnsOptions): Promise<RunningDnsServer> {
-  const responder = new Responder(opts.backend, { onQuery: opts.onQuery });
+  const responder = new Responder(opts.backend, {
+    onQuery: opts.onQuery,
+    ...(opts.onQueryRepeatMs !== undefined ? { onQueryRepeatMs: opts.onQueryRepeatMs } : {}),
+  });
   const tcpIdleMs = opts.tcpIdleMs ?? 10_000;
   const tcp = { open: new Set<TcpSocket>(), total: 0, closedByServer: 0 };
 
