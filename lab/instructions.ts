@@ -61,5 +61,11 @@ export function clientInstructions(manifest: Manifest): string {
   (and 'postqueue -f' to retry now)
 
   Send one message per scenario to run-<yourrun>@<scenario>.${suffix} (e.g. run-1@ta-baseline.${suffix}), then:
-    danelab report --run 1${manifest.http ? `      or  curl '${manifest.http.url}/api/report?run=1&format=table'` : ""}`;
+    danelab report --run 1${manifest.http ? `      or  curl '${manifest.http.url}/api/report?run=1&format=table'` : ""}${
+      manifest.http
+        ? `
+  Greylisting remembers your MTA's address; to be greylisted again on the next run:
+    curl -X POST -H 'content-type: application/json' -d '{"address":"<MTA address>"}' ${manifest.http.url}/api/greylist/reset`
+        : ""
+    }`;
 }

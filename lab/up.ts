@@ -65,6 +65,11 @@ export interface Lab {
   plan: LabPlan;
   pki: Pki;
   tree: SignedTree;
+  /**
+   * Re-arms greylisting at every listener, for one client address or all: that client's next connections and
+   * recipients are refused again as on its first visit (the allow-list is left as it is).
+   */
+  resetGreylist(client?: string): void;
   /** Server-side verdicts per scenario, for one run (`run-<id>` local parts) or all traffic. */
   report(run?: string): ScenarioGrade[];
   stop(): Promise<void>;
@@ -213,7 +218,11 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         ),
       ),
     );
-    for (const r of started) if (r.status === "fulfilled") closers.push(() => r.value.close());
+    const listeners = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    for (const l of listeners) closers.push(() => l.close());
+    const resetGreylist = (client?: string) => {
+      for (const l of listeners) l.resetGreylist(client);
+    };
     const failed = started.find((r) => r.status === "rejected");
     if (failed) throw (failed as PromiseRejectedResult).reason;
     mark("smtp", t);
@@ -245,6 +254,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         events,
         store,
         allowList,
+        resetGreylist,
         grade: report,
         staticDir: o.uiDir === null ? undefined : (o.uiDir ?? findUiDir()),
         scenarioDetail: scenarioDetails({ plan, pki, tree }),
@@ -259,7 +269,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
     const manifestPath = writeManifest(stateDir, manifest);
     writeExports(stateDir, tree);
     timings["total"] = Math.round(performance.now() - t0);
-    return { manifest, manifestPath, events, store, allowList, plan, pki, tree, report, stop, timings };
+    return { manifest, manifestPath, events, store, allowList, resetGreylist, plan, pki, tree, report, stop, timings };
   } catch (err) {
     await stop();
     throw err;

@@ -302,14 +302,18 @@ async function benchDnsSmtpMemory() {
       });
       const l = summarize(labRuns);
       const n = summarize(nsdRuns);
-      results["dns"] = { lab: l, nsd: n };
-      const ratio = l.qps.median / n.qps.median;
+      // Each round measures the lab and NSD back to back; on a shared machine the speed drifts between rounds, so the
+      // ratio is taken per round (median of the rounds, with min and max) rather than between medians.
+      const ratios = figure(labRuns.map((r, i) => r.rate.qps / nsdRuns[i]!.rate.qps));
+      results["dns"] = { lab: l, nsd: n, ratio: ratios };
+      const ratio = ratios.median;
       rows.push(
         [
           "dns",
           "lab DNS (dnsperf, DO, MX/A/TLSA/NXDOMAIN)",
           `${fig(l.qps)} qps, lost ${l.lost}, p50 ${fmt(l.p50Ms.median, 3)} ms, p99 ${fmt(l.p99Ms.median, 3)} ms`,
-          `${fmt(ratio, 2)}× NSD (goal ≥ 0.5× and 0 lost: ${ratio >= 0.5 && l.lost === 0 ? "met" : "MISSED"})`,
+          `${fmt(ratio, 2)}× NSD (${fmt(ratios.min, 2)}–${fmt(ratios.max, 2)} by round; goal ≥ 0.5× and 0 lost: ` +
+            `${ratio >= 0.5 && l.lost === 0 ? "met" : "MISSED"})`,
         ],
         [
           "dns",

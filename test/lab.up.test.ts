@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../lab/index.js";
 import { startLab } from "../lab/index.js";
+import { SmtpTestClient } from "./smtp.fixtures.js";
 
 const run = promisify(execFile);
 const DNS = "127.0.13.1";
@@ -160,4 +161,35 @@ describe("the grader can fail a client", () => {
     expect(delivered.get("ee-mismatch")).toBe("tls");
     expect(grades.find((g) => g.scenario === "no-starttls")?.reason).toMatch(/cleartext/i);
   }, 300_000);
+});
+
+describe("greylisting re-armed over the HTTP API", () => {
+  it("POST /api/greylist/reset makes a client's next connections greylisted again, like its first visit", async () => {
+    const mx = scenario("greylist-then-starttls").mx[0]!;
+    const client = "127.0.13.77";
+    const greeting = async () => {
+      const c = await SmtpTestClient.connect(mx.addresses[0]!, mx.port, client);
+      const r = await c.reply();
+      c.socket.destroy();
+      return r.code;
+    };
+    const reset = (body: object) =>
+      fetch(`${lab.manifest.http!.url}/api/greylist/reset`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect([await greeting(), await greeting(), await greeting()]).toEqual([421, 421, 220]);
+    const one = await reset({ address: client });
+    expect(one.status).toBe(200);
+    expect(await one.json()).toEqual({ ok: true, address: client });
+    expect([await greeting(), await greeting(), await greeting()]).toEqual([421, 421, 220]);
+    expect((await reset({})).status).toBe(200);
+    expect(await greeting()).toBe(421);
+    const bad = await reset({ address: "mx.example" });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /not an IP address.*or \{\} to re-arm greylisting for every client/,
+    );
+  });
 });

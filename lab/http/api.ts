@@ -28,6 +28,8 @@ export interface HttpApiOptions {
   events: Pick<EventLog, "since" | "subscribe" | "lastSeq">;
   store: Pick<MailStore, "list" | "read">;
   allowList: { add(address: string): void; has(address: string): boolean; list(): string[] };
+  /** Re-arms greylisting for one client address or all (POST /api/greylist/reset); absent = the endpoint answers 404. */
+  resetGreylist?: (client?: string) => void;
   /** The grader for one run (`run-<id>` recipients) or all traffic. */
   grade: (run?: string) => ScenarioGrade[];
   /**
@@ -79,6 +81,11 @@ export const ENDPOINTS: readonly { method: string; path: string; what: string }[
   { method: "GET", path: "/api/checks/<id>", what: "one matrix (as its matrix.json)" },
   { method: "GET", path: "/api/greylist", what: "client addresses that skip greylisting" },
   { method: "POST", path: "/api/greylist/allow", what: 'add one: body {"address": "127.0.0.9"}' },
+  {
+    method: "POST",
+    path: "/api/greylist/reset",
+    what: 'greylist a client again as on its first visit: body {"address": "127.0.0.9"}, or {} for every client',
+  },
 ];
 
 /** A request the client got wrong: becomes `{ error }` with this status. */
@@ -234,17 +241,27 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
           onlyParams(url, []);
           return json(res, 200, { addresses: options.allowList.list() });
         }
-        if (second !== "allow" || third !== undefined) throw notFound(path);
+        const reset = second === "reset" ? options.resetGreylist : undefined;
+        if ((second !== "allow" && !reset) || third !== undefined) throw notFound(path);
         allow(method, ["POST"]);
         onlyParams(url, []);
         const body = await readJsonBody(req);
         const address = (body as { address?: unknown }).address;
+        if (reset && address === undefined) {
+          reset();
+          return json(res, 200, { ok: true, address: null });
+        }
         if (typeof address !== "string" || isIP(address.trim().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "")) === 0) {
           throw new HttpError(
             400,
             `${JSON.stringify(address ?? null)} is not an IP address. Send the address your MTA connects from, ` +
-              'e.g. {"address": "127.0.0.9"} (IPv4 or IPv6, no port, no CIDR range).',
+              'e.g. {"address": "127.0.0.9"} (IPv4 or IPv6, no port, no CIDR range)' +
+              (reset ? ", or {} to re-arm greylisting for every client." : "."),
           );
+        }
+        if (reset) {
+          reset(address.trim());
+          return json(res, 200, { ok: true, address: address.trim() });
         }
         options.allowList.add(address.trim());
         return json(res, 200, { ok: true, address: address.trim(), addresses: options.allowList.list() });

@@ -22,6 +22,13 @@ describe("greylisting", () => {
     now += 1_000;
     expect(g.check("127.0.0.1", "A@X.example", "B@lab.example")).toBe(false); // addresses compare case-insensitively
     expect(g.check("127.0.0.9", "a@x.example", "b@lab.example")).toBe(true); // another client
+    // Re-armed for one client: its triplets start over; the other client's stay as they were.
+    g.reset("::ffff:127.0.0.1");
+    expect(g.check("127.0.0.1", "a@x.example", "b@lab.example")).toBe(true);
+    now += 10_000;
+    expect(g.check("127.0.0.9", "a@x.example", "b@lab.example")).toBe(false);
+    g.reset();
+    expect(g.check("127.0.0.9", "a@x.example", "b@lab.example")).toBe(true);
   });
 
   it("the allow-list holds IP addresses and explains anything else", () => {

@@ -94,8 +94,14 @@ export class RcptGreylist {
     return t - first < this.seconds * 1000;
   }
 
-  reset(): void {
-    this.firstSeen.clear();
+  /** Forgets one client's triplets (or all), so its next attempts are greylisted again. */
+  reset(client?: string): void {
+    if (client === undefined) {
+      this.firstSeen.clear();
+      return;
+    }
+    const prefix = `${normalizeAddress(client)}\u0000`;
+    for (const key of this.firstSeen.keys()) if (key.startsWith(prefix)) this.firstSeen.delete(key);
   }
 
   /** Keeps memory bounded under hostile load: drops triplets older than a day once the map is large. */

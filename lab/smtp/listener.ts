@@ -694,7 +694,7 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
     stats: () => ({ sessions: sessions.size, sockets: rawSockets.size }),
     resetGreylist: (client?: string) => {
       connGreylist?.reset(client);
-      if (client === undefined) rcptGreylist?.reset();
+      rcptGreylist?.reset(client);
     },
     close: () =>
       new Promise<void>((resolve) => {
