@@ -190,6 +190,11 @@ program
     new Option("--format <f>", "output format").choices(["table", "json", "junit", "markdown"]).default("table"),
   )
   .option("--state-dir <dir>", "the lab's state directory (its manifest.json is read)", DEFAULTS.stateDir)
+  .option(
+    "--exim-dane-ciphers <priority>",
+    "Exim's dane_require_tls_ciphers (GnuTLS priority string) for the exim columns; 'NORMAL:%COMPAT' is the known " +
+      "workaround for Debian bug #1075900 (Key usage violation)",
+  )
   .action(async (opts) => {
     const { runCheckCommand } = await import("../clients/check.js");
     process.exitCode = await runCheckCommand(opts);

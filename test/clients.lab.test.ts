@@ -6,7 +6,7 @@
 // Needs root (ports 25/53), the Docker engine and the client images: `sudo bash scripts/setup-host.sh`.
 // Both trust modes run at once against one lab: the lab's own resolver mode, and a real unbound validating the lab's
 // tree; the two must agree. Loopback addresses of this file: DNS 127.0.14.53, unbound 127.0.14.54, HTTP 127.0.14.55,
-// SMTP from 127.0.14.120, MTA source addresses 127.0.14.201–206.
+// SMTP from 127.0.14.120, MTA source addresses 127.0.14.201–207.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -144,6 +144,26 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
         expect(cell(s, "postfix", mode)?.grade?.verdict).toBe("fail");
       }
   });
+
+  it("the bug's known workaround: with dane_require_tls_ciphers = NORMAL:%COMPAT Exim delivers them with DANE", async () => {
+    // GnuTLS's %COMPAT tolerates the key-usage violation, so Debian's Exim then behaves like Postfix (and the lab, which
+    // expects a DANE client to refuse, grades that lenient delivery as a fail, as it does Postfix's).
+    const workaround = await runCheck({
+      manifestPath: lab.manifestPath,
+      clients: ["exim-try"],
+      modes: ["resolver"],
+      only: ["seed-mx06-ku", "ku-no-digsig"],
+      sourceAddresses: ["127.0.14.207"],
+      eximDaneCiphers: "NORMAL:%COMPAT",
+      log: (l) => console.log(l),
+    });
+    for (const s of ["seed-mx06-ku", "ku-no-digsig"]) {
+      const c = workaround.matrix.rows.find((r) => r.scenario === s)?.cells["exim-try"];
+      expect(c?.outcome, s).toMatchObject({ status: "delivered", security: "dane" });
+      expect(c?.grade?.verdict, s).toBe("fail");
+    }
+    expect(readFileSync(join(workaround.dir, "exim-try.log"), "utf8")).toMatch(/CV=dane/);
+  }, 300_000);
 
   it("both deliver seed-mx06 after its greylisting, with DANE", () => {
     for (const mode of MODES)
