@@ -486,6 +486,37 @@ describe("limits", () => {
     d.end();
   });
 
+  it("per session: the 101st NOOP, the 21st error and a command past the overall cap get 421 4.7.0 and a close", async () => {
+    await lab.start({ address: "127.0.12.21" });
+    const junk = await SmtpTestClient.connect("127.0.12.21");
+    await junk.reply();
+    await junk.cmd("EHLO client.example");
+    for (let i = 0; i < 100; i++) expect((await junk.cmd("NOOP")).code).toBe(250);
+    expect((await junk.cmd("NOOP")).text).toMatch(/^421 4\.7\.0 .*too many NOOP\/RSET\/VRFY\/EXPN\/HELP commands/);
+    await until(() => junk.closed, 5000, "server closes after junk");
+
+    const errors = await SmtpTestClient.connect("127.0.12.21");
+    await errors.reply();
+    await errors.cmd("EHLO client.example");
+    // RCPT before MAIL is a 503 sequence error, each one a 5xx reply.
+    for (let i = 0; i < 20; i++) expect((await errors.cmd("RCPT TO:<x@a.lab.example>")).code).toBe(503);
+    expect((await errors.cmd("RCPT TO:<x@a.lab.example>")).code).toBe(503);
+    expect((await errors.reply()).text).toMatch(/^421 4\.7\.0 .*too many errors \(limit 20\)/);
+    await until(() => errors.closed, 5000, "server closes after errors");
+
+    await lab.start({ address: "127.0.12.22", limits: { maxCommands: 5 } });
+    const many = await SmtpTestClient.connect("127.0.12.22");
+    await many.reply();
+    for (let i = 0; i < 5; i++) expect((await many.cmd("EHLO client.example")).code).toBe(250);
+    expect((await many.cmd("EHLO client.example")).text).toMatch(/^421 4\.7\.0 .*too many commands in one session/);
+    await until(closed("127.0.12.21", 2), 5000, "close events");
+    await until(closed("127.0.12.22", 1), 5000, "close event");
+    for (const address of ["127.0.12.21", "127.0.12.22"]) {
+      const closes = lab.eventsAt(address).filter((e) => e.kind === "close");
+      expect(closes.map((e) => e.reason)).toEqual(closes.map(() => "server-closed"));
+    }
+  });
+
   it("idle timeout: 421 4.4.2 and the close reason says timeout", async () => {
     await lab.start({ address: "127.0.12.15", limits: { idleTimeoutMs: 500 } });
     const c = await SmtpTestClient.connect("127.0.12.15");

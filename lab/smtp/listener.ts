@@ -8,7 +8,10 @@
 //   not required;
 // - greylisting at the greeting (421 4.7.0) and at RCPT (451 4.7.1), skipped by the lab-wide allow-list;
 // - limits with proper replies: SIZE (RFC 1870: advertised, 552 5.3.4 above it), command line length (500 5.5.2, then
-//   close), connections per client address (421 4.7.0), idle timeout (421 4.4.2, RFC 5321 §4.5.3.2).
+//   close), connections per client address (421 4.7.0), idle timeout (421 4.4.2, RFC 5321 §4.5.3.2), and per session
+//   — Postfix's defaults — 100 "junk" commands (NOOP, RSET, VRFY, EXPN, HELP), 20 error replies (5xx) and 10,000
+//   commands in all, each answered 421 4.7.0 and closed (RFC 5321 §3.8), so one connection cannot grow the event log
+//   without end.
 // Only recipients in `acceptDomains` (the lab suffix and below) are accepted: 550 5.7.1 otherwise — never a relay.
 //
 // Every connection becomes events (lab/events.ts, docs/contracts.md): connect, greeting, ehlo, command (each command
@@ -65,6 +68,12 @@ export interface SmtpListenerOptions {
     maxConnectionsPerAddress?: number;
     /** Idle time before 421 4.4.2. Default 300,000 ms (RFC 5321 §4.5.3.2.7: a server waits at least 5 minutes). */
     idleTimeoutMs?: number;
+    /** NOOP/RSET/VRFY/EXPN/HELP per session before 421. Default 100 (Postfix's smtpd_junk_command_limit). */
+    maxJunkCommands?: number;
+    /** 5xx replies per session before 421. Default 20 (Postfix's smtpd_hard_error_limit). */
+    maxErrors?: number;
+    /** Commands per session before 421. Default 10,000 (Exim sends up to 500 messages per connection). */
+    maxCommands?: number;
   };
   allowList: GreylistAllowList;
   store: MailStore;
@@ -141,6 +150,8 @@ interface Session {
   clientHello: ClientHelloSummary | null;
   commands: number;
   commandsAfterTls: number;
+  junkCommands: number;
+  errors: number;
   messages: number;
   sender: string | null;
   error: string | null;
@@ -151,7 +162,11 @@ const DEFAULT_LIMITS = {
   maxLineLength: 4096,
   maxConnectionsPerAddress: 100,
   idleTimeoutMs: 300_000,
+  maxJunkCommands: 100,
+  maxErrors: 20,
+  maxCommands: 10_000,
 };
+const JUNK_COMMANDS = new Set(["NOOP", "RSET", "VRFY", "EXPN", "HELP"]);
 
 const ENHANCED_CODE = /^\d\.\d{1,3}\.\d{1,3} /;
 
@@ -499,6 +514,8 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
       clientHello: null,
       commands: 0,
       commandsAfterTls: 0,
+      junkCommands: 0,
+      errors: 0,
       messages: 0,
       sender: null,
       error: null,
@@ -534,6 +551,9 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
       record(s, code, Array.isArray(data) ? data : [data ?? ""]);
       if (code === 421 && !s.inTimeout) s.serverClosed = true;
       send(code, data, ctx);
+      if (code >= 500 && code < 600 && ++s.errors > limits.maxErrors && !s.serverClosed) {
+        conn.send(421, `4.7.0 ${host} Error: too many errors (limit ${limits.maxErrors}), closing connection`);
+      }
     };
 
     const onCommand = conn._onCommand.bind(conn);
@@ -542,6 +562,19 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
         s.pendingCommand = commandForLog(command);
         s.commands += 1;
         if (s.tls) s.commandsAfterTls += 1;
+        const verb = s.pendingCommand.trimStart().split(" ", 1)[0]!.toUpperCase();
+        if (JUNK_COMMANDS.has(verb)) s.junkCommands += 1;
+        const over =
+          s.commands > limits.maxCommands
+            ? `too many commands in one session (limit ${limits.maxCommands})`
+            : s.junkCommands > limits.maxJunkCommands
+              ? `too many NOOP/RSET/VRFY/EXPN/HELP commands (limit ${limits.maxJunkCommands})`
+              : null;
+        if (over && !s.serverClosed) {
+          conn.send(421, `4.7.0 ${host} Error: ${over}, closing connection`);
+          if (callback) setImmediate(callback);
+          return;
+        }
       }
       return onCommand(command, callback);
     };
