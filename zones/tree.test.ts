@@ -1,6 +1,7 @@
 // buildTree: what goes into each zone (SOA, NS, glue, DS, DNSKEY, NSEC chain with the right bitmaps, RRSIGs), faults
 // as data, the key cache (0700/0600, warm start generates no keys) and errors a mail admin can act on.
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createPrivateKey } from "node:crypto";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -145,6 +146,25 @@ describe("key cache", () => {
     expect(warm.stats.keysLoaded).toBe(8);
     expect(warm.trustAnchors).toEqual(cold.trustAnchors);
     expect(warm.zone("two.lab.example")!.keys).toEqual(cold.zone("two.lab.example")!.keys);
+  });
+
+  it("keys written as PEM by earlier versions are read, kept (same trust anchor) and converted to JWK", async () => {
+    const specs = [...rootAndSuffix(), mailZone("one"), mailZone("two", { algorithm: 15 })];
+    const cold = await buildTree(specs, { dir });
+    // What an earlier version left: the same keys as PKCS#8 PEM files with the same stem.
+    for (const f of readdirSync(dir).filter((n) => n.endsWith(".jwk"))) {
+      const key = createPrivateKey({ key: JSON.parse(readFileSync(join(dir, f), "utf8")), format: "jwk" });
+      writeFileSync(join(dir, f.replace(/\.jwk$/, ".pem")), key.export({ format: "pem", type: "pkcs8" }), {
+        mode: 0o600,
+      });
+      rmSync(join(dir, f));
+    }
+    const upgraded = await buildTree(specs, { dir });
+    expect(upgraded.stats.keysGenerated).toBe(0);
+    expect(upgraded.trustAnchors).toEqual(cold.trustAnchors);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".pem"))).toEqual([]);
+    for (const f of readdirSync(dir)) expect(statSync(join(dir, f)).mode & 0o777).toBe(0o600);
+    expect((await buildTree(specs, { dir })).trustAnchors).toEqual(cold.trustAnchors);
   });
 });
 
