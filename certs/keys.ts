@@ -7,7 +7,7 @@
 // values dP, dQ, qInv) instead of generateKeyPair("rsa"): with the OpenSSL 3.0 that Node 20 bundles, RSA key
 // generation confirms each prime with 64 Miller–Rabin rounds where FIPS 186-5 asks 4–5 for random candidates, and key
 // generation is nearly all of a cold lab start — measured here 184 ms for an RSA-2048 key from generateKeyPair, 56 ms
-// from two crypto.generatePrime primes, about 30 ms from certs/primes.ts. These are throw-away lab keys; what matters is
+// from two crypto.generatePrime primes, about 30 ms (one thread) from certs/primes.ts. These are throw-away lab keys; what matters is
 // that they are valid, which the tests check with `openssl pkey -check` (it re-tests p and q for primality).
 // Set RSA_FROM_PRIMES = false to use OpenSSL's own RSA key generation.
 
@@ -68,7 +68,7 @@ export async function generateKey(keyType: KeyType): Promise<KeyMaterial> {
   return { keyType, keyPem: pair.privateKey, spki: pair.publicKey };
 }
 
-/** An RSA key of exactly `bits` bits from two generatePrime() primes (see the header). */
+/** An RSA key of exactly `bits` bits from two certs/primes.ts primes (see the header). */
 async function rsaFromPrimes(keyType: KeyType, bits: number): Promise<KeyMaterial> {
   for (;;) {
     // Both halves in parallel. Each prime has its top two bits set, so n has exactly `bits` bits.

@@ -1,8 +1,8 @@
 // Random probable primes for the lab's RSA keys, made in worker threads.
 //
 // Why not crypto.generatePrime: OpenSSL 3.0 (what Node 20 bundles) confirms every generated prime with 64 Miller–Rabin
-// rounds whatever the caller asks — measured here: 28–32 ms per 1024-bit prime and about 250 ms per 2048-bit prime, of
-// which 17 ms and nearly 200 ms go to those confirmation rounds. For randomly chosen candidates far fewer rounds give a
+// rounds whatever the caller asks — measured here: 28–32 ms per 1024-bit prime and 250–430 ms per 2048-bit prime, of
+// which about 17 ms and 145 ms go to those confirmation rounds (`checkPrime` costs the same with `checks: 1`). For randomly chosen candidates far fewer rounds give a
 // negligible error: FIPS 186-5 Appendix B.3, Table B.1 asks for 5 rounds for the 1024-bit primes of an RSA-2048 key
 // (error ≤ 2⁻¹¹²) and 4 for the 2048-bit primes of RSA-4096 (≤ 2⁻¹⁴⁴). Key generation is nearly all of a cold lab
 // start, so the search below uses those counts: a sieve over the small primes, then Miller–Rabin (FIPS 186-5 B.3.1)
@@ -113,7 +113,7 @@ export function makePrimeSearch(
         if (sieve[k]) continue;
         const w = base + 2n * BigInt(k);
         if (w.toString(2).length !== bits) break; // ran past the top: a new start
-        if (millerRabin(w, 1) && millerRabin(w, rounds - 1)) return w.toString(16);
+        if (millerRabin(w, rounds)) return w.toString(16); // a composite almost always fails the first round
       }
     }
   };

@@ -187,12 +187,12 @@ export async function zoneKey(
   counters: KeyCounters,
 ): Promise<ZoneKey> {
   const path = dir === undefined ? undefined : join(dir, keyFileName(origin, algorithm, role));
-  const legacyPem = dir === undefined ? undefined : join(dir, keyFileName(origin, algorithm, role, "pem"));
   let privateKey: KeyObject | undefined;
-  if (path !== undefined && legacyPem !== undefined) {
-    privateKey = readKeyFile(path, algorithm, (text) => ({ key: JSON.parse(text) as JsonWebKey, format: "jwk" }));
-    if (privateKey === undefined && existsSync(legacyPem)) {
-      privateKey = readKeyFile(legacyPem, algorithm, (text) => ({ key: text, format: "pem" }));
+  if (dir !== undefined && path !== undefined) {
+    privateKey = readKeyFile(path, algorithm, "jwk");
+    const legacyPem = join(dir, keyFileName(origin, algorithm, role, "pem"));
+    if (privateKey === undefined) {
+      privateKey = readKeyFile(legacyPem, algorithm, "pem");
       if (privateKey !== undefined) {
         writeKeyFile(path, privateKey);
         unlinkSync(legacyPem);
@@ -211,14 +211,13 @@ export async function zoneKey(
 }
 
 /** A cached key of the expected algorithm, or undefined when the file is missing, unreadable or of another kind. */
-function readKeyFile(
-  path: string,
-  algorithm: Algorithm,
-  parse: (text: string) => { key: JsonWebKey; format: "jwk" } | { key: string; format: "pem" },
-): KeyObject | undefined {
+function readKeyFile(path: string, algorithm: Algorithm, format: "jwk" | "pem"): KeyObject | undefined {
   if (!existsSync(path)) return undefined;
   try {
-    const k = createPrivateKey(parse(readFileSync(path, "utf8")));
+    const text = readFileSync(path, "utf8");
+    const k = createPrivateKey(
+      format === "jwk" ? { key: JSON.parse(text) as JsonWebKey, format: "jwk" } : { key: text, format: "pem" },
+    );
     // A key file others can read (copied in, restored from a backup) is tightened back to 0600.
     if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
     return keyMatches(algorithm, k) ? k : undefined;
