@@ -1,6 +1,8 @@
 // The DNS server's transport with a small hand-written backend, over real sockets: dig over UDP and TCP, TC and dig's
-// retry over TCP, several queries per TCP connection (pipelined, split at every byte), the idle timeout, and the
-// connections a broken or hostile client leaves behind. Address: 127.0.11.1, ports picked by the kernel.
+// retry over TCP, several queries per TCP connection (pipelined, split at every byte), a burst of UDP queries, the
+// idle timeout, and the connections a broken or hostile client leaves behind. Address: 127.0.11.1, ports picked by
+// the kernel.
+import { createSocket } from "node:dgram";
 import dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DnsBackend } from "../lab/dns/responder.js";
@@ -117,6 +119,42 @@ describe("DNS transport", () => {
     const replies = await c.waitFor(1);
     expect(replies.map((r) => dnsPacket.decode(r).id)).toEqual([2]);
     c.end();
+  });
+
+  it("a burst of UDP queries from several sockets, sent without waiting: each answered once, to its sender, with its id and name", async () => {
+    // Replies are queued per event-loop turn and sent together (transport.ts): none may be lost, doubled or misrouted.
+    const sockets = await Promise.all(
+      Array.from({ length: 4 }, () => {
+        const s = createSocket("udp4");
+        return new Promise<typeof s>((res) => s.bind(0, ADDRESS, () => res(s)));
+      }),
+    );
+    const perSocket = 100;
+    const got = sockets.map(() => new Map<number, string>());
+    const doubled: number[] = [];
+    const done = Promise.all(
+      sockets.map(
+        (s, i) =>
+          new Promise<void>((res) => {
+            s.on("message", (msg) => {
+              const r = dnsPacket.decode(msg);
+              if (got[i]!.has(r.id!)) doubled.push(r.id!);
+              got[i]!.set(r.id!, r.answers?.[0]?.name ?? "");
+              if (got[i]!.size === perSocket) res();
+            });
+          }),
+      ),
+    );
+    for (let id = 0; id < perSocket; id++)
+      for (const [i, s] of sockets.entries())
+        s.send(query(`n${i}-${id}.lab.example`, "A", { id }), server.port, ADDRESS);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+    for (const s of sockets) s.close();
+    expect(doubled).toEqual([]);
+    for (const [i, m] of got.entries()) {
+      expect(m.size).toBe(perSocket);
+      for (const [id, name] of m) expect(name).toBe(`n${i}-${id}.lab.example`);
+    }
   });
 
   it("FORMERR with the id echoed for an undecodable query, silence for a 5-byte packet", async () => {
