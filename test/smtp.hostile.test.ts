@@ -120,7 +120,7 @@ const hostile: ((i: number) => Promise<void>)[] = [
       s.write(`EHLO pipe.example\r\n${"NOOP\r\n".repeat(998)}QUIT\r\n`);
       await w(/^221 /m);
     }),
-  // an early talker: the same pipeline before the greeting
+  // an early talker: a pipeline before the greeting, served in order until the 101st RSET gets 421 (junk limit)
   () =>
     session(async (s, w) => {
       s.write(`EHLO early.example\r\n${"RSET\r\n".repeat(999)}`);

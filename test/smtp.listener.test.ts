@@ -117,6 +117,22 @@ describe("delivery over STARTTLS", () => {
   });
 });
 
+describe("greeting", () => {
+  it("comes at once: a client that sends EHLO before the 220 gets the 220, then its 250, not 421", async () => {
+    // smtp-server alone would hold the 220 back 100 ms and answer such a client "421 You talk too soon".
+    await lab.start({ address: "127.0.12.23" });
+    const c = await SmtpTestClient.connect("127.0.12.23");
+    c.socket.write("EHLO early.example\r\n");
+    expect((await c.reply()).code).toBe(220);
+    const ehlo = await c.reply();
+    expect(ehlo.code).toBe(250);
+    expect(ehlo.text).toContain("STARTTLS");
+    c.end();
+    await until(closed("127.0.12.23", 1), 5000, "close event");
+    expect(kinds(lab.eventsAt("127.0.12.23")).slice(0, 4)).toEqual(["connect", "greeting", "command", "ehlo"]);
+  });
+});
+
 describe("greylisting", () => {
   it("connection level: two 421 4.7.0 greetings without delivery, the third connection delivers", async () => {
     await lab.start({ address: "127.0.12.2", greylist: { connections: 2 } });
