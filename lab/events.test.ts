@@ -1,10 +1,10 @@
-// The event log: numbering, the file format (one JSON per line), since/filter/subscribe, and recovery from a line cut
-// by a crash.
+// The event log: numbering, the file format (one JSON per line), since/filter/subscribe, recovery from a line cut by a
+// crash, and reading back only the newest events at a start.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventLog, readEventsFile } from "./events.js";
+import { EventLog, newestEventsInFile, readEventsFile } from "./events.js";
 
 const base = {
   session: "s1",
@@ -93,5 +93,29 @@ describe("EventLog", () => {
     expect(again.all()).toHaveLength(1000);
     expect(again.append({ ...base, kind: "connect" }).seq).toBe(20_001);
     await again.close();
+  });
+
+  it("a start reads back only the newest events, from the end of the file, and continues the numbering", async () => {
+    dir = mkdtempSync(join(tmpdir(), "events-"));
+    const path = join(dir, "events.jsonl");
+    const log = new EventLog({ path });
+    // ~4.5 MB: several 1 MiB steps backwards, with lines and UTF-8 characters split between them
+    for (let i = 0; i < 20_000; i++) log.append({ ...base, kind: "command", command: `EHLO ä€😀-${i}`, code: 250 });
+    await log.close();
+    appendFileSync(path, '{"seq":20001,"kind":"comm'); // cut by a crash
+    const all = readEventsFile(path);
+    expect(newestEventsInFile(path, 15_000)).toEqual(all.slice(-15_000));
+    expect(newestEventsInFile(path, 50_000)).toEqual(all);
+    expect(newestEventsInFile(join(dir, "missing.jsonl"), 10)).toEqual([]);
+
+    const again = new EventLog({ path, loadLast: 10 });
+    expect(again.all().map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 19_991 + i));
+    expect(again.all()[0]).toMatchObject({ command: "EHLO ä€😀-19990", session: "s1", scenario: "ta-baseline" });
+    expect(again.append({ ...base, kind: "connect" }).seq).toBe(20_001);
+    await again.close();
+    const none = new EventLog({ path, loadLast: 0 });
+    expect(none.all()).toEqual([]);
+    expect(none.append({ ...base, kind: "connect" }).seq).toBe(20_002);
+    await none.close();
   });
 });

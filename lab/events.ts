@@ -114,10 +114,20 @@ export interface EventFilter {
 export interface EventLogOptions {
   /** events.jsonl; omit for a memory-only log (tests). */
   path?: string;
-  /** How many events to keep in memory (oldest dropped first; the file keeps all). Default 500,000. */
+  /**
+   * How many events to keep in memory (oldest dropped first; the file keeps all). Default 100,000: about 25 MB, some
+   * 6,000 deliveries or a hundred clients each running the whole catalogue once.
+   */
   maxInMemory?: number;
   /** Read the existing file at start so `all()`/`since()` and seq numbers continue across restarts. Default true. */
   loadExisting?: boolean;
+  /**
+   * How many of the newest events a start reads back (at most maxInMemory). Default 20,000. Reading is about 4 µs per
+   * event (JSON.parse), and a log grows by some 16 events per delivery: read whole, a log of 164,000 events added
+   * 0.8 s to a warm start and 63 MB to the idle process. Older events stay in the file, where `danelab report` reads
+   * them all.
+   */
+  loadLast?: number;
 }
 
 export type EventListener = (event: LabEvent) => void;
@@ -127,12 +137,14 @@ export class EventLog {
   private readonly events: LabEvent[] = [];
   private readonly listeners = new Set<EventListener>();
   private readonly maxInMemory: number;
+  private readonly loadLast: number;
   private fd: number | null = null;
   private nextSeq = 1;
 
   constructor(options: EventLogOptions = {}) {
     this.path = options.path;
-    this.maxInMemory = options.maxInMemory ?? 500_000;
+    this.maxInMemory = options.maxInMemory ?? 100_000;
+    this.loadLast = Math.min(options.loadLast ?? 20_000, this.maxInMemory);
     if (this.path) {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
       if (options.loadExisting !== false && existsSync(this.path)) this.load(this.path);
@@ -228,13 +240,78 @@ export class EventLog {
     );
   }
 
+  /** The newest `loadLast` events of the file, and the numbering after its newest event. */
   private load(path: string): void {
-    forEachEventInFile(path, (event) => {
-      if (typeof event.seq === "number" && event.seq >= this.nextSeq) this.nextSeq = event.seq + 1;
-      this.events.push(event);
-      if (this.events.length > this.maxInMemory * 2) this.trim();
-    });
-    this.trim();
+    const newest = newestEventsInFile(path, Math.max(1, this.loadLast));
+    const last = newest.at(-1);
+    if (last && typeof last.seq === "number") this.nextSeq = last.seq + 1;
+    if (this.loadLast > 0) this.events.push(...newest);
+  }
+}
+
+/** String fields that repeat across events (one listener, one session, one client): parsed once, kept once. */
+const SHARED_FIELDS = ["kind", "session", "scenario", "listener", "client", "command", "reply", "reason"];
+
+/**
+ * The last `count` events of an events.jsonl file, oldest first, read backwards from its end in 1 MiB steps, so the
+ * cost depends on `count`, not on the size of the file. Lines that do not parse (a line cut by a crash) are skipped.
+ * Repeated strings are shared between the events, which halves their memory (387 → 213 bytes per event, measured).
+ */
+export function newestEventsInFile(path: string, count: number): LabEvent[] {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return [];
+  }
+  const found: LabEvent[] = [];
+  const shared = new Map<string, string>();
+  const share = (e: LabEvent) => {
+    for (const field of SHARED_FIELDS) {
+      const v = e[field];
+      if (typeof v !== "string" || v.length > 200) continue;
+      const known = shared.get(v);
+      if (known === undefined) shared.set(v, v);
+      else e[field] = known;
+    }
+  };
+  try {
+    let end = fstatSync(fd).size;
+    let tail = Buffer.alloc(0); // bytes before the first newline seen so far: a line whose start lies further back
+    while (found.length < count && end > 0) {
+      const start = Math.max(0, end - (1 << 20));
+      const chunk = Buffer.alloc(end - start);
+      readSync(fd, chunk, 0, chunk.length, start);
+      end = start;
+      const data = tail.length ? Buffer.concat([chunk, tail]) : chunk;
+      // Lines after a newline of `data` are whole; so is its first line once the start of the file is reached.
+      let stop = data.length;
+      while (found.length < count) {
+        const nl = stop > 0 ? data.lastIndexOf(0x0a, stop - 1) : -1;
+        if (nl < 0 && start > 0) break;
+        const event = parseEventLine(data.subarray(nl + 1, stop));
+        if (event) {
+          share(event);
+          found.push(event);
+        }
+        if (nl < 0) break;
+        stop = nl;
+      }
+      tail = Buffer.from(data.subarray(0, stop));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return found.reverse();
+}
+
+function parseEventLine(line: Buffer): LabEvent | null {
+  if (line.length === 0) return null;
+  try {
+    const event = JSON.parse(line.toString("utf8")) as LabEvent;
+    return event && typeof event === "object" && typeof event.kind === "string" ? event : null;
+  } catch {
+    return null; // a line cut by a crash
   }
 }
 
@@ -260,13 +337,8 @@ export function forEachEventInFile(path: string, onEvent: (e: LabEvent) => void)
     const chunk = Buffer.alloc(1 << 20);
     let rest = Buffer.alloc(0);
     const parseLine = (line: Buffer) => {
-      if (line.length === 0) return;
-      try {
-        const event = JSON.parse(line.toString("utf8")) as LabEvent;
-        if (event && typeof event === "object" && typeof event.kind === "string") onEvent(event);
-      } catch {
-        // a line cut by a crash
-      }
+      const event = parseEventLine(line);
+      if (event) onEvent(event);
     };
     for (;;) {
       const n = readSync(fd, chunk, 0, chunk.length, null);

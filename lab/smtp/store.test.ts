@@ -1,5 +1,5 @@
 // The Maildir store: durable delivery into new/ with the trace fields, modes 0700/0600, discard, restart recovery
-// (stale tmp/ removed, index rebuilt from the Received header).
+// (stale tmp/ removed, index rebuilt from the Received header, on first use).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,23 @@ describe("MailStore", () => {
       run: "42",
       receivedAt: "2026-11-29T05:13:41.000Z",
     });
+  });
+
+  it("reads stored messages only when first asked; messages delivered before and after that are each listed once", async () => {
+    dir = mkdtempSync(join(tmpdir(), "store-"));
+    const root = join(dir, "mail");
+    const first = await new MailStore({ dir: root }).deliver("ta-baseline", trace, "Subject: 1\r\n\r\n1\r\n");
+    const store = new MailStore({ dir: root });
+    const second = await store.deliver("ta-baseline", trace, "Subject: 2\r\n\r\n2\r\n");
+    expect(store.get("ta-baseline", first.id)).toMatchObject({ id: first.id, run: "42" });
+    const third = await store.deliver("no-starttls", trace, "Subject: 3\r\n\r\n3\r\n");
+    expect(
+      store
+        .list()
+        .map((m) => m.id)
+        .sort(),
+    ).toEqual([first.id, second.id, third.id].sort());
+    expect(store.list({ scenario: "no-starttls" }).map((m) => m.id)).toEqual([third.id]);
   });
 
   it("refuses a scenario name that is not a safe directory name", async () => {
