@@ -117,5 +117,12 @@ describe("EventLog", () => {
     expect(none.all()).toEqual([]);
     expect(none.append({ ...base, kind: "connect" }).seq).toBe(20_002);
     await none.close();
+    // Earlier events are read at the first query; events appended before it follow them, once each.
+    const later = new EventLog({ path, loadLast: 3 });
+    later.append({ ...base, kind: "connect" });
+    later.append({ ...base, kind: "close", reason: "quit" });
+    expect(later.since(0).map((e) => e.seq)).toEqual([20_000, 20_001, 20_002, 20_003, 20_004]);
+    expect(later.since(20_003).map((e) => e.kind)).toEqual(["close"]);
+    await later.close();
   });
 });
