@@ -2,7 +2,7 @@
 // crash, and reading back only the newest events at a start.
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { EventLog, newestEventsInFile, readEventsFile } from "./events.js";
 
@@ -17,6 +17,16 @@ afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
   dir = undefined;
 });
+
+/** 20,000 events, ~4.5 MB: several 1 MiB reads either way, with lines and UTF-8 characters split between them. */
+async function writeLargeLog(): Promise<string> {
+  dir = mkdtempSync(join(tmpdir(), "events-"));
+  const path = join(dir, "events.jsonl");
+  const log = new EventLog({ path });
+  for (let i = 0; i < 20_000; i++) log.append({ ...base, kind: "command", command: `EHLO ä€😀-${i}`, code: 250 });
+  await log.close();
+  return path;
+}
 
 describe("EventLog", () => {
   it("numbers events, writes one JSON object per line, and filters by scenario and kind", async () => {
@@ -81,11 +91,7 @@ describe("EventLog", () => {
   });
 
   it("reads back a log larger than its 1 MiB read buffer, lines and UTF-8 split across reads", async () => {
-    dir = mkdtempSync(join(tmpdir(), "events-"));
-    const path = join(dir, "events.jsonl");
-    const log = new EventLog({ path });
-    for (let i = 0; i < 20_000; i++) log.append({ ...base, kind: "command", command: `EHLO ä€😀-${i}`, code: 250 });
-    await log.close();
+    const path = await writeLargeLog();
     const events = readEventsFile(path);
     expect(events).toHaveLength(20_000);
     expect(events[12_345]).toMatchObject({ seq: 12_346, command: "EHLO ä€😀-12345" });
@@ -96,17 +102,12 @@ describe("EventLog", () => {
   });
 
   it("a start reads back only the newest events, from the end of the file, and continues the numbering", async () => {
-    dir = mkdtempSync(join(tmpdir(), "events-"));
-    const path = join(dir, "events.jsonl");
-    const log = new EventLog({ path });
-    // ~4.5 MB: several 1 MiB steps backwards, with lines and UTF-8 characters split between them
-    for (let i = 0; i < 20_000; i++) log.append({ ...base, kind: "command", command: `EHLO ä€😀-${i}`, code: 250 });
-    await log.close();
+    const path = await writeLargeLog();
     appendFileSync(path, '{"seq":20001,"kind":"comm'); // cut by a crash
     const all = readEventsFile(path);
     expect(newestEventsInFile(path, 15_000)).toEqual(all.slice(-15_000));
     expect(newestEventsInFile(path, 50_000)).toEqual(all);
-    expect(newestEventsInFile(join(dir, "missing.jsonl"), 10)).toEqual([]);
+    expect(newestEventsInFile(join(dirname(path), "missing.jsonl"), 10)).toEqual([]);
 
     const again = new EventLog({ path, loadLast: 10 });
     expect(again.all().map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 19_991 + i));
@@ -117,7 +118,7 @@ describe("EventLog", () => {
     expect(none.all()).toEqual([]);
     expect(none.append({ ...base, kind: "connect" }).seq).toBe(20_002);
     await none.close();
-    // Earlier events are read at the first query; events appended before it follow them, once each.
+    // Events appended before the first query come after the earlier ones, each once.
     const later = new EventLog({ path, loadLast: 3 });
     later.append({ ...base, kind: "connect" });
     later.append({ ...base, kind: "close", reason: "quit" });

@@ -115,11 +115,14 @@ export interface EventLogOptions {
   /** events.jsonl; omit for a memory-only log (tests). */
   path?: string;
   /**
-   * How many events to keep in memory (oldest dropped first; the file keeps all). Default 100,000: about 25 MB, some
-   * 6,000 deliveries or a hundred clients each running the whole catalogue once.
+   * How many events to keep in memory (oldest dropped first; the file keeps all). Default 100,000: 21–39 MB at the
+   * 213–387 bytes per event measured for events read back, some 6,000 deliveries at 16 events each.
    */
   maxInMemory?: number;
-  /** Read the existing file at start so `all()`/`since()` and seq numbers continue across restarts. Default true. */
+  /**
+   * Continue the existing file: its numbering at the start, its newest events (loadLast) at the first query. Default
+   * true.
+   */
   loadExisting?: boolean;
   /**
    * How many of the newest events of earlier runs are read back, when the log is first queried (at most maxInMemory).

@@ -83,7 +83,7 @@ export async function serveDns(opts: ServeDnsOptions): Promise<RunningDnsServer>
     // Replies wait for the end of the event-loop turn and go out together. libuv reads up to 32 datagrams per turn,
     // so the queue is bounded; sent back to back, the replies cost the kernel fewer wake-ups of the client's
     // receiving thread than sends interleaved with reads. Measured with dnsperf on 2 cores, against sending each reply
-    // at once: +15% median (+1% to +17%, 8 paired 5 s runs).
+    // at once: +14% median (+1% to +17%, 8 paired 5 s runs).
     let queue: (Buffer | number | string)[] = [];
     const flush = () => {
       const batch = queue;
