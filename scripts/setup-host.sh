@@ -42,7 +42,7 @@ dig/delv (bind9) ldns unbound swaks dnsperf nsd debootstrap docker, then rerun w
 
 # --- 1. Debian packages ----------------------------------------------------------------------------------------------
 # postfix is deliberately absent: it lives only in the client image (a host Postfix would bind port 25).
-PACKAGES=(openssl gnutls-bin bind9-dnsutils bind9-utils ldnsutils unbound swaks dnsperf nsd debootstrap docker.io
+PACKAGES=(openssl gnutls-bin bind9-dnsutils bind9-utils ldnsutils unbound swaks libnet-ssleay-perl dnsperf nsd debootstrap docker.io
   containerd iproute2 procps)
 # Only the web-UI tests need a browser; a host without a `chromium` package (Ubuntu ships it as a snap) still gets
 # everything else.
