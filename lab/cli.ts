@@ -200,6 +200,26 @@ program
     process.exitCode = await runCheckCommand(opts);
   });
 
+program
+  .command("instructions")
+  .description(
+    "the exact changes that point this host's MTA (a default Debian Exim or Postfix) at a running lab: printed, or\n" +
+      "written with --out as a tree that mirrors / (apply with 'cp -a DIR/. /'), with the commands to apply, retry and undo",
+  )
+  .addOption(
+    new Option("--mta <kind>", "exim (Debian's exim4), postfix, or resolver (resolv.conf only, for any other MTA)")
+      .choices(["exim", "postfix", "resolver"])
+      .makeOptionMandatory(),
+  )
+  .option("--out <dir>", "write the changed files under DIR (a new or empty directory) as they go under /")
+  .option("--root <dir>", "read the MTA's current configuration under DIR instead of / (e.g. a container's files)")
+  .option("--state-dir <dir>", "the lab's state directory (its manifest.json is read)", DEFAULTS.stateDir)
+  .option("--lab-url <url>", "read the manifest from a lab's HTTP API instead (a lab on another host)")
+  .action(async (opts) => {
+    const { runInstructionsCommand } = await import("../clients/instructions.js");
+    console.log(await runInstructionsCommand(opts));
+  });
+
 function catalogueFrom(opts: {
   scenarios?: string;
   only?: string[];
@@ -237,7 +257,9 @@ function isUserError(err: unknown): err is Error {
     err instanceof UserError ||
     err instanceof CatalogueError ||
     err instanceof PlanError ||
-    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError)$/.test(err.name)
+    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError)$/.test(
+      err.name,
+    )
   );
 }
 

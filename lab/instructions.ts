@@ -38,34 +38,16 @@ export function clientInstructions(manifest: Manifest): string {
   const portNote =
     dns.port === 53
       ? ""
-      : `\n# NOTE: the DNS listens on port ${dns.port}; resolv.conf cannot name a port, so MTAs need port 53.`;
-  return `Point a client MTA at the lab — DNS goes to ${mode}:${portNote}
-
-  /etc/resolv.conf (glibc strips the AD bit unless trust-ad is set, and MTAs then skip DANE):
-    nameserver ${dns.address}
-    options trust-ad edns0
-
-  Debian's Exim (exim4-daemon-light; split or non-split config), in /etc/exim4/update-exim4.conf.conf or a macro file:
-    ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = 0.0.0.0      # Debian ignores MX targets in 127/8 by default
-    # and in the main section / dnslookup router / remote_smtp transport:
-    dns_dnssec_ok = 1
-    dnssec_request_domains = *                         # router dnslookup
-    hosts_try_dane = *                                 # transport remote_smtp (or hosts_require_dane = * for strict)
-  After a deferral Exim waits for its retry time: run 'exim -qff' to retry now.
-
-  Postfix main.cf:
-    smtp_dns_support_level = dnssec
-    smtp_tls_security_level = dane
-    smtp_host_lookup = dns
-    dnssec_probe = ns:${suffix}
-  (and 'postqueue -f' to retry now)
-
-  Send one message per scenario to run-<yourrun>@<scenario>.${suffix} (e.g. run-1@ta-baseline.${suffix}), then:
-    danelab report --run 1${manifest.http ? `      or  curl '${manifest.http.url}/api/report?run=1&format=table'` : ""}${
-      manifest.http
-        ? `
-  Greylisting remembers your MTA's address; to be greylisted again on the next run:
-    curl -X POST -H 'content-type: application/json' -d '{"address":"<MTA address>"}' ${manifest.http.url}/api/greylist/reset`
-        : ""
-    }`;
+      : `\n  NOTE: the DNS listens on port ${dns.port}; resolv.conf cannot name a port, so MTAs need port 53.`;
+  const reset = manifest.http
+    ? `\n  Greylisting remembers your MTA's address; to be greylisted again on the next run:\n    curl -X POST -H 'content-type: application/json' -d '{"address":"<MTA address>"}' ${manifest.http.url}/api/greylist/reset`
+    : "";
+  return `Point your MTA at the lab — its DNS is ${mode}:${portNote}
+  /etc/resolv.conf:  nameserver ${dns.address}
+                     options trust-ad edns0      (glibc strips the AD bit without trust-ad, and MTAs then skip DANE)
+  The exact files for a default Debian Exim or Postfix, with how to apply, retry and undo them:
+    danelab instructions --mta exim      (or postfix, or resolver; add --out DIR to write them as a tree for 'cp -a DIR/. /')
+  Then send one message per scenario through it and watch the verdicts:
+    danelab send --run 1 --via sendmail          (recipients run-1@<scenario>.${suffix})
+    danelab watch --run 1                        (or: danelab report --run 1)${reset}`;
 }
