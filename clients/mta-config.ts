@@ -193,6 +193,12 @@ export function postfixSettings(lab: LabTarget): [name: string, value: string, w
   ];
 }
 
+/** The value of a main.cf parameter (the last definition wins, as in postconf(5)), or null. */
+export function mainCfValue(text: string, name: string): string | null {
+  const all = [...text.matchAll(new RegExp(`^${name}\\s*=\\s*(.*)$`, "gm"))];
+  return all.length ? all[all.length - 1]![1]!.trim() : null;
+}
+
 /** Sets `name = value` in main.cf text: replaces the parameter's line (and its continuation lines) or appends. */
 export function setMainCf(text: string, name: string, value: string): string {
   const lines = text.split("\n");
@@ -226,6 +232,16 @@ export function postfixPlan(lab: LabTarget, current: CurrentFiles): MtaPlan {
   for (const [name, value, reason] of postfixSettings(lab)) {
     content = setMainCf(content, name, value);
     why.push(`${name} = ${value}: ${reason}`);
+  }
+  // A listener on the wildcard address holds port 25 on every loopback address too, so the lab cannot bind its MX
+  // hosts' 127.0.25.x:25 (and Postfix cannot start while the lab holds them). "all" is also the default when unset.
+  const interfaces = mainCfValue(main, "inet_interfaces") ?? "all";
+  if (interfaces === "all") {
+    content = setMainCf(content, "inet_interfaces", "loopback-only");
+    why.push(
+      "inet_interfaces = loopback-only (was all): a listener on every address would hold port 25 on the lab's " +
+        "127.0.25.x addresses too; list this host's real addresses instead if it must also receive mail from outside",
+    );
   }
   const notes: string[] = [];
   if (/^relayhost\s*=\s*\S/m.test(main)) {
