@@ -68,12 +68,24 @@ const upArgs = (state: string, dns: string, smtp: string) => [
 describe("danelab up (the CLI)", () => {
   it("reaches ready, prints the table and the client lines, and stops cleanly on SIGTERM", async () => {
     const child = spawn(process.execPath, [BIN, ...upArgs(join(tmp, "state1"), "127.0.13.10", "127.0.41.1")]);
-    const out = await waitForLine(child, /danelab ready: 2 scenarios/, 90_000);
-    expect(out).toMatch(/ta-baseline\s+probe@ta-baseline\.lab\.example\s+mx\.ta-baseline\.lab\.example 127\.0\.41\.\d/);
-    expect(out).toContain("nameserver 127.0.13.10");
-    expect(out).toContain("options trust-ad edns0");
-    expect(out).toContain("ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS");
-    expect(out).toContain("smtp_tls_security_level = dane");
+    const out = await waitForLine(child, /danelab ready: 2 scenarios/, 90_000).catch((err: unknown) => {
+      child.kill("SIGKILL");
+      throw err;
+    });
+    try {
+      expect(out).toMatch(
+        /ta-baseline\s+probe@ta-baseline\.lab\.example\s+mx\.ta-baseline\.lab\.example 127\.0\.41\.\d/,
+      );
+      expect(out).toContain("nameserver 127.0.13.10");
+      expect(out).toContain("options trust-ad edns0");
+      // The short form points at the exact files and at send/watch.
+      expect(out).toContain("danelab instructions --mta exim");
+      expect(out).toContain("danelab send --run 1 --via sendmail");
+      expect(out).toContain("danelab watch --run 1");
+    } catch (err) {
+      child.kill("SIGKILL");
+      throw err;
+    }
     const exited = new Promise<string>((r) => child.on("exit", (code, signal) => r(`code ${code}, signal ${signal}`)));
     child.kill("SIGTERM");
     expect(await exited).toBe("code 0, signal null");
