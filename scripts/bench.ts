@@ -6,6 +6,9 @@
 //   memory   the lab's resident memory idle with the whole catalogue and at the end of the SMTP load
 // Every figure is the median of several runs, with min and max. Prints a table and writes bench-results.json.
 // Loopback only: lab 127.0.17.1 (DNS) and 127.0.44.x (SMTP), NSD 127.0.17.3, Postfix 127.0.17.4.
+// The host is left as it was: the peers run as our own processes (NSD) or in the Postfix client image (bench/peers.ts),
+// nothing is installed, and scripts/host-state.sh compares the host's packages and service configuration before and
+// after the whole run (a difference fails it).
 //
 // Usage: npm run bench [-- --quick] [-- --only startup,dns,smtp] [-- --out FILE]
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
@@ -38,9 +41,11 @@ Measures the lab against established servers on this machine, in one run (about 
   smtp     50 concurrent STARTTLS (TLS 1.3) deliveries against the lab and against Postfix's smtpd
   memory   the lab's resident memory idle and at the end of the SMTP load
 Each figure is the median of 3 runs (2 with --quick), with min and max. Prints a table and writes the figures as JSON
-to FILE (default bench-results.json). Needs root (ports 25/53) and Debian's dnsperf, nsd, ldnsutils and openssl
-('sudo bash scripts/setup-host.sh' installs them; Postfix is installed here when missing). Loopback only (127.0.17.x,
-127.0.44.x).
+to FILE (default bench-results.json). Needs root (ports 25/53), Debian's dnsperf, nsd, ldnsutils, bind9-dnsutils and
+openssl, and the Docker engine with the Postfix client image (the Postfix peer runs in it, never on the host):
+'sudo bash scripts/setup-host.sh' sets all of that up; the benchmark itself installs nothing. It checks that the
+host's packages and MTA/resolver/Docker configuration are the same after the run as before (scripts/host-state.sh)
+and fails when they are not. Loopback only (127.0.17.x, 127.0.44.x).
 `;
 const known = new Set(["--quick", "--only", "--out", "--help", "-h"]);
 const unknown = args.filter(
@@ -135,6 +140,7 @@ async function benchStartup() {
 
   say("startup: the shell way (openssl CLI + ldns-signzone + NSD)");
   requireCommand("ldns-signzone", "ldnsutils");
+  requireCommand("openssl", "openssl");
   const built = await buildLab({ stateDir: join(work, "build-0"), dnsAddress: NSD, smtpFirstAddress: LAB_SMTP });
   const shell: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -430,7 +436,7 @@ async function benchDnsSmtpMemory() {
         ],
         [
           "smtp",
-          "Postfix smtpd, same cert, discard",
+          "Postfix smtpd (container, host network), same cert, discard",
           `${fig(p.perSecond, 0, "/s")}, p99 ${fmt(p.p99Ms.median)} ms, failures ${p.failures}`,
           "peer",
         ],
@@ -483,7 +489,17 @@ async function benchStartAfterUse(stateDir: string) {
   );
 }
 
+/** scripts/host-state.sh: `snapshot` before the run, `compare` after it (false when the host changed). */
+function hostState(cmd: "snapshot" | "compare", file: string): boolean {
+  const r = spawnSync("bash", [join(ROOT, "scripts/host-state.sh"), cmd, file], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  return r.status === 0;
+}
+
 async function main() {
+  const hostBefore = join(work, "host-state.before");
+  if (!hostState("snapshot", hostBefore)) throw new Error("could not take the host-state snapshot (see above)");
   // A section that cannot run (a peer missing, a port taken) is reported in the table; the others still run.
   const section = async (name: string, run: () => Promise<void>) => {
     try {
@@ -498,6 +514,17 @@ async function main() {
     if (want("startup")) await section("startup", benchStartup);
     if (want("dns") || want("smtp") || want("memory")) await section("dns/smtp", benchDnsSmtpMemory);
   } finally {
+    const unchanged = hostState("compare", hostBefore);
+    rows.push([
+      "host",
+      "packages, /etc/exim4, /etc/postfix, resolver and Docker config",
+      unchanged ? "unchanged" : "CHANGED (listed above)",
+      "must be unchanged",
+    ]);
+    if (!unchanged) {
+      say("the run changed the host (listed above): a benchmark peer must never install or reconfigure host services");
+      process.exitCode = 1;
+    }
     rmSync(work, { recursive: true, force: true });
   }
   const header = ["area", "what", "figure: median (min–max)", "vs peer / goal"];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite — the command the README gives (`npm test`) and the one .ci/run calls.
 # It sets up what the tests need first (Debian packages, the Docker engine, client images; idempotent, seconds when
-# already done), then runs the formatter/linter, the type check and every test (unit and integration) with vitest.
+# already done), then runs the formatter/linter, the type check and every test (unit and integration) with vitest,
+# and fails when anything after the set-up changed the host's packages or service configuration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,23 @@ else
   echo "test-all: tests that need those tools will fail. Run 'sudo npm test' once, or 'sudo bash scripts/setup-host.sh'." >&2
 fi
 
+# From here on the run must leave the host as the set-up left it: no package installed, removed or upgraded, no MTA,
+# resolver or Docker configuration touched (scripts/host-state.sh lists what it watches). Compared on every exit.
+mkdir -p test-artifacts
+host_state=test-artifacts/host-state.before
+bash scripts/host-state.sh snapshot "$host_state"
+check_host_state() {
+  local rc=$?
+  echo "== the host as the set-up left it (scripts/host-state.sh)"
+  if ! bash scripts/host-state.sh compare "$host_state"; then
+    echo "test-all: FAILED: the run changed the host (listed above). A test or tool must not install, remove or" >&2
+    echo "test-all: reconfigure the host's own packages and services; find the test that did and fix it." >&2
+    rc=1
+  fi
+  exit "$rc"
+}
+trap check_host_state EXIT
+
 echo "== build"
 npm run --silent build
 echo "== lint and format (biome)"
@@ -20,7 +38,6 @@ npx biome ci .
 echo "== type check (tsc, strict)"
 npm run --silent typecheck
 echo "== tests (vitest)"
-mkdir -p test-artifacts
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
 echo "== the same lab code on Node 22 and 24 (unit tests, whole-lab and SMTP/TLS integration tests)"

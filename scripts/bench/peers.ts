@@ -1,13 +1,23 @@
 // The established servers the benchmark measures the lab against, started on loopback with throw-away configs:
 // NSD (serving the lab's own exported signed zones) and Postfix's smtpd (same certificate, a discard transport).
 // Facts behind the settings: shared/design/real-clients.md ("Benchmark peers").
+//
+// The host stays as it was (issue 19): nothing here installs a package or touches a system service. NSD runs as our
+// own process (`nsd -d -c <our config>`, pid file, database and zone list in the benchmark's work directory), never
+// the system's instance. Postfix runs in the Postfix client image the set-up already builds: installing Debian's
+// postfix on the host would remove an installed Exim (the two MTA packages conflict) and add a system MTA.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkEngine, checkImage, clientImage } from "../../clients/container.js";
 
+/** A tool the benchmark runs on the host: missing, it names the package and the set-up that installs it. */
 export function requireCommand(cmd: string, pkg: string): void {
   if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0) {
-    throw new Error(`the benchmark needs ${cmd} (Debian package ${pkg}); install it with 'apt-get install ${pkg}'.`);
+    throw new Error(
+      `the benchmark needs ${cmd} (Debian package ${pkg}), which is not installed. 'sudo bash scripts/setup-host.sh' ` +
+        "installs it with the other tools the tests and the benchmark use; the benchmark itself never installs anything.",
+    );
   }
 }
 
@@ -28,6 +38,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 /** NSD on `address`:53 serving every `*.zone` file of `zonesDir` (as `danelab export` writes them). */
 export async function startNsd(zonesDir: string, workDir: string, address: string): Promise<Running & { pid: number }> {
   requireCommand("nsd", "nsd");
+  requireCommand("dig", "bind9-dnsutils"); // waitForDns
   mkdirSync(workDir, { recursive: true });
   const zones = readdirSync(zonesDir).filter((f) => f.endsWith(".zone"));
   const zoneBlocks = zones
@@ -81,6 +92,12 @@ export async function waitForDns(address: string, port: number, child?: ChildPro
 /**
  * Postfix's smtpd on `address`:25 with the given key + chain, accepting mail for `domain` and its subdomains and
  * discarding it (nothing is queued to disk beyond Postfix's own cleanup/queue path, as with any real Postfix).
+ *
+ * It runs in the Postfix client image (Debian's postfix 3.7, the package the host peer used before) with host
+ * networking, so it listens on the host's loopback like a host process: no bridge, no NAT, no proxy between the load
+ * generator and smtpd. The work directory is bind-mounted at the same path, so main.cf, the queue and the log are
+ * files on the host's disk exactly where the host peer kept them; the container adds only namespaces and Docker's
+ * default seccomp filter (a few tens of nanoseconds per system call, against a TLS handshake per delivery).
  */
 export async function startPostfix(o: {
   workDir: string;
@@ -88,23 +105,16 @@ export async function startPostfix(o: {
   keyFile: string;
   chainFile: string;
   domain: string;
-}): Promise<Running & { pids: () => number[] }> {
-  if (spawnSync("sh", ["-c", "command -v postfix"]).status !== 0) {
-    // Debian's postfix, installed without configuring or starting the system instance.
-    execFileSync("sh", [
-      "-c",
-      "echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections",
-    ]);
-    execFileSync("apt-get", ["install", "-y", "-qq", "postfix"], {
-      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-      stdio: "ignore",
-    });
-  }
+}): Promise<Running> {
+  requireCommand("docker", "docker.io");
+  checkEngine();
+  const image = clientImage("postfix");
+  checkImage(image);
   const conf = join(o.workDir, "postfix");
   mkdirSync(conf, { recursive: true });
-  copyFileSync("/etc/postfix/master.cf", join(conf, "master.cf"));
   const queue = join(o.workDir, "spool");
   mkdirSync(queue, { recursive: true });
+  mkdirSync(join(o.workDir, "data"), { recursive: true });
   writeFileSync(
     join(conf, "main.cf"),
     `compatibility_level = 3.6
@@ -131,17 +141,51 @@ maillog_file = ${join(o.workDir, "postfix.log")}
 maillog_file_prefixes = ${o.workDir}
 `,
   );
-  mkdirSync(join(o.workDir, "data"), { recursive: true });
-  execFileSync("chown", ["-R", "postfix", join(o.workDir, "data")]);
-  // Debian's master.cf chroots smtpd into the queue directory; this throw-away instance runs without.
-  execFileSync("postconf", ["-c", conf, "-F", "*/*/chroot = n"]);
-  // Postfix only accepts inet_interfaces that are interface addresses (127.0.0.1 here, not the rest of 127/8), but a
-  // master.cf service may name its own host:port: smtpd listens on the benchmark's address alone.
-  const master = readFileSync(join(conf, "master.cf"), "utf8").replace(/^smtp(\s+)inet/m, `${o.address}:smtp$1inet`);
-  writeFileSync(join(conf, "master.cf"), master);
-  const check = spawnSync("postfix", ["-c", conf, "check"], { encoding: "utf8" });
-  if (check.status !== 0) throw new Error(`postfix check failed for the benchmark's Postfix: ${check.stderr}`);
-  const child = spawn("postfix", ["-c", conf, "start-fg"], { stdio: ["ignore", "ignore", "pipe"] });
+  // Inside the container: the image's own master.cf, chroot off (Debian's master.cf chroots smtpd into the queue
+  // directory; this throw-away instance runs without), and smtpd on the benchmark's address alone — Postfix only
+  // accepts inet_interfaces that are interface addresses (127.0.0.1 here, not the rest of 127/8), but a master.cf
+  // service may name its own host:port.
+  const start = `set -e
+cp /etc/postfix/master.cf "$CONF/master.cf"
+postconf -c "$CONF" -F '*/*/chroot = n'
+sed -i "s/^smtp\\([[:space:]]\\+\\)inet/$ADDRESS:smtp\\1inet/" "$CONF/master.cf"
+chown -R postfix "$DATA"
+postfix -c "$CONF" check
+exec postfix -c "$CONF" start-fg`;
+  const keyDirs = [...new Set([o.keyFile, o.chainFile].map((f) => f.slice(0, f.lastIndexOf("/"))))];
+  const name = `danelab-bench-postfix-${process.pid}`;
+  spawnSync("docker", ["rm", "-f", name], { stdio: "ignore" });
+  const run = spawnSync(
+    "docker",
+    [
+      "run",
+      "--detach",
+      "--name",
+      name,
+      "--network",
+      "host",
+      "--label",
+      "org.danelab.client=bench-postfix",
+      "--volume",
+      `${o.workDir}:${o.workDir}`,
+      ...keyDirs.flatMap((d) => ["--volume", `${d}:${d}:ro`]),
+      "--env",
+      `CONF=${conf}`,
+      "--env",
+      `ADDRESS=${o.address}`,
+      "--env",
+      `DATA=${join(o.workDir, "data")}`,
+      image,
+      "sh",
+      "-c",
+      start,
+    ],
+    { encoding: "utf8", timeout: 60_000 },
+  );
+  if (run.status !== 0) {
+    throw new Error(`the benchmark's Postfix container (${image}) did not start: ${run.stderr.trim()}`);
+  }
+  const remove = () => spawnSync("docker", ["rm", "-f", name], { stdio: "ignore", timeout: 30_000 });
   // Wait for the 220 greeting.
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -150,18 +194,21 @@ maillog_file_prefixes = ${o.workDir}
       timeout: 2000,
     });
     if (r.stdout === "220") break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error("Postfix did not start answering on port 25");
+    const running = spawnSync("docker", ["inspect", "-f", "{{.State.Running}}", name], { encoding: "utf8" });
+    if (Date.now() > deadline || running.stdout.trim() !== "true") {
+      const logs = spawnSync("docker", ["logs", "--tail", "20", name], { encoding: "utf8" });
+      remove();
+      throw new Error(
+        `the benchmark's Postfix (container ${image}) did not start answering on ${o.address}:25. ` +
+          `Its last output:\n${`${logs.stdout}${logs.stderr}`.trim()}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
-    pids: () =>
-      spawnSync("pgrep", ["-f", `-c ${conf}|${queue}`], { encoding: "utf8" })
-        .stdout.split("\n")
-        .filter(Boolean)
-        .map(Number),
     close: async () => {
-      spawnSync("postfix", ["-c", conf, "stop"], { stdio: "ignore" });
-      await stopper(child)();
+      spawnSync("docker", ["exec", name, "postfix", "-c", conf, "stop"], { stdio: "ignore", timeout: 30_000 });
+      remove();
     },
   };
 }
