@@ -17,9 +17,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { ContainerError } from "../clients/container.js";
 import type { Manifest } from "../lab/manifest.js";
 import { buildLab } from "../lab/up.js";
-import { requireCommand, startNsd, startPostfix, waitForDns } from "./bench/peers.js";
+import { PeerError, requireCommand, startNsd, startPostfix, waitForDns } from "./bench/peers.js";
 import { ldnsScript, opensslScript } from "./bench/shell-way.js";
 import { smtpLoad } from "./bench/smtp-load.js";
 import { fig, figure, fmt, percentile, rssMb } from "./bench/stats.js";
@@ -505,7 +506,9 @@ async function main() {
     try {
       await run();
     } catch (err) {
-      say(`${name}: ${(err as Error).stack ?? err}`);
+      // A missing tool or image is the user's to fix and says how; anything else is a bug and gets its stack.
+      const expected = err instanceof PeerError || err instanceof ContainerError;
+      say(`${name}: ${expected ? (err as Error).message : ((err as Error).stack ?? err)}`);
       rows.push([name, "could not run", (err as Error).message.split("\n")[0]!, "see the lines above"]);
       process.exitCode = 1;
     }

@@ -11,10 +11,18 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkEngine, checkImage, clientImage } from "../../clients/container.js";
 
+/** A peer cannot run on this host (a tool or image missing, a peer that did not start): the message says what to do. */
+export class PeerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PeerError";
+  }
+}
+
 /** A tool the benchmark runs on the host: missing, it names the package and the set-up that installs it. */
 export function requireCommand(cmd: string, pkg: string): void {
   if (spawnSync("sh", ["-c", `command -v ${cmd}`]).status !== 0) {
-    throw new Error(
+    throw new PeerError(
       `the benchmark needs ${cmd} (Debian package ${pkg}), which is not installed. 'sudo bash scripts/setup-host.sh' ` +
         "installs it with the other tools the tests and the benchmark use; the benchmark itself never installs anything.",
     );
@@ -188,7 +196,7 @@ exec postfix -c "$CONF" start-fg`;
     { encoding: "utf8", timeout: 60_000 },
   );
   if (run.status !== 0) {
-    throw new Error(`the benchmark's Postfix container (${image}) did not start: ${run.stderr.trim()}`);
+    throw new PeerError(`the benchmark's Postfix container (${image}) did not start: ${run.stderr.trim()}`);
   }
   const remove = () => spawnSync("docker", ["rm", "-f", name], { stdio: "ignore", timeout: 30_000 });
   // Wait for the 220 greeting.
@@ -203,7 +211,7 @@ exec postfix -c "$CONF" start-fg`;
     if (Date.now() > deadline || running.stdout.trim() !== "true") {
       const logs = spawnSync("docker", ["logs", "--tail", "20", name], { encoding: "utf8" });
       remove();
-      throw new Error(
+      throw new PeerError(
         `the benchmark's Postfix (container ${image}) did not start answering on ${o.address}:25. ` +
           `Its last output:\n${`${logs.stdout}${logs.stderr}`.trim()}`,
       );
