@@ -165,8 +165,8 @@ chown -R postfix "$DATA"
 postfix -c "$CONF" check
 exec postfix -c "$CONF" start-fg`;
   const keyDirs = [...new Set([o.keyFile, o.chainFile].map((f) => f.slice(0, f.lastIndexOf("/"))))];
-  // One name: a container left by an interrupted run (it would hold the address) is replaced, not duplicated.
-  const name = "danelab-bench-postfix";
+  // Named by its address: a container left on that address by an interrupted run is replaced, not duplicated.
+  const name = `danelab-bench-postfix-${o.address}`;
   spawnSync("docker", ["rm", "-f", name], { stdio: "ignore", timeout: 30_000 });
   const run = spawnSync(
     "docker",
