@@ -108,8 +108,8 @@ export async function waitForDns(address: string, port: number, child?: ChildPro
  * default seccomp filter. Measured on 2026-12-07 (2 cores, a loaded machine; 50 connections, 10 s, 6 rounds in
  * rotating order): this container 289/s median, the same container without seccomp 307/s, the same image's Postfix
  * run on the host by chroot (no namespaces, no seccomp, no cgroup) 307/s; container/chroot by round 0.97 median
- * (0.72–1.35). No cost shows above the machine's round-to-round noise, and the peer's rate in two full benchmark runs
- * (199/s and 215/s) is within the host peer's earlier figures (198–217/s).
+ * (0.72–1.35). No cost shows above the machine's round-to-round noise. In three full `--only smtp` runs the peer made
+ * 199, 215 and 227/s; the host peer had made 198–217/s.
  */
 export async function startPostfix(o: {
   workDir: string;
