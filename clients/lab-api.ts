@@ -102,3 +102,18 @@ export async function fetchReport(labUrl: string, runId: string): Promise<LabGra
       reason: String(g["reason"] ?? ""),
     }));
 }
+
+/**
+ * The lab's report of one run as text in one of its formats (json, table, markdown, junit), optionally only some
+ * scenarios (`scenario=a,b`): what `danelab report` prints, from a lab on this machine or elsewhere.
+ */
+export async function fetchReportText(
+  labUrl: string,
+  runId: string,
+  format: string,
+  scenarios?: readonly string[],
+): Promise<string> {
+  const only = scenarios?.length ? `&scenario=${encodeURIComponent(scenarios.join(","))}` : "";
+  const url = `${labUrl.replace(/\/$/, "")}/api/report?run=${encodeURIComponent(runId)}&format=${format}${only}`;
+  return (await get(url, `the report of run ${runId}`)).text();
+}

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The `danelab` command line: `up` (what `npm run lab` runs), `report`, `explain`, `export`, `scenarios`, `check`.
+// The `danelab` command line: `up` (what `npm run lab` runs), `report`, `explain`, `export`, `scenarios`, `check`,
+// `send` and `watch` (a user's own MTA against the lab).
 // Every failure a user can cause (bad scenario file, port taken, no root for port 25/53, unwritable state directory,
 // unbound missing) ends in one paragraph naming the cause and the fix, and a non-zero exit — never a stack trace.
 import { readFileSync } from "node:fs";
@@ -218,6 +219,80 @@ program
   .action(async (opts) => {
     const { runInstructionsCommand } = await import("../clients/instructions.js");
     console.log(await runInstructionsCommand(opts));
+  });
+
+program
+  .command("send")
+  .description("hand one message per scenario to your own MTA (sendmail or SMTP), addressed to run-<id>@<scenario>")
+  .requiredOption(
+    "--run <id>",
+    "your run id: letters, digits, '.', '_', '-' (recipients are run-<id>@<scenario domain>)",
+  )
+  .requiredOption("--via <how>", "sendmail (the local sendmail command) or smtp://HOST:PORT (your MTA's listener)")
+  .option("--only <ids>", "only these scenarios (comma-separated ids)", list)
+  .option("--group <names>", "only the scenarios of these groups (comma-separated)", list)
+  .option("--sendmail <cmd>", "sendmail path or command, e.g. 'docker exec -i CONTAINER /usr/sbin/sendmail'")
+  .option("--from <address>", "envelope sender and From: (default danelab@<host name>)")
+  .addOption(
+    new Option("--mta <name>", "your MTA, so watch names its queue-flush command").choices(["exim", "postfix"]),
+  )
+  .option(
+    "--state-dir <dir>",
+    "the lab's state directory (manifest read, runs/<id>/sent.json written)",
+    DEFAULTS.stateDir,
+  )
+  .option("--lab-url <url>", "the lab's HTTP API, when it runs elsewhere (e.g. http://127.0.0.1:8025)")
+  .addHelpText(
+    "after",
+    "\nYour MTA then delivers each message to the lab, which grades what it did; `danelab watch --run <id>` follows\n" +
+      "that. What was sent is recorded in <state-dir>/runs/<id>/sent.json, which watch reads.\n" +
+      "Exit status: 0 every message accepted, 1 your MTA refused some, 2 nothing sent (bad input, no lab, no sendmail,\n" +
+      "no connection).",
+  )
+  .action(async (opts) => {
+    const { sendCommand } = await import("../clients/send.js");
+    process.exitCode = await sendCommand(opts);
+  });
+
+program
+  .command("watch")
+  .description("follow a run at the lab until every scenario has a final verdict, then print its report")
+  .requiredOption("--run <id>", "the run id given to `danelab send`")
+  .option("--timeout <seconds>", "give up after this long", "600")
+  .option("--settle <seconds>", "how long a verdict without a delivery must hold still to be final", "10")
+  .option("--only <ids>", "watch these scenarios (default: what send recorded, else the whole catalogue)", list)
+  .option("--group <names>", "watch the scenarios of these groups", list)
+  .option("--lab-url <url>", "the lab's HTTP API (default: the one send recorded, else the manifest's)")
+  .option("--state-dir <dir>", "where send recorded the run, and the lab's manifest", DEFAULTS.stateDir)
+  .addOption(new Option("--mta <name>", "name only this MTA's queue-flush command").choices(["exim", "postfix"]))
+  .addOption(
+    new Option("--format <f>", "format of the final report")
+      .choices(["table", "json", "junit", "markdown"])
+      .default("table"),
+  )
+  .addHelpText(
+    "after",
+    `
+A verdict is final when a delivery decided it (pass, fail or observed with a message the lab accepted), or when a
+pass/fail/observed without a delivery (the MTA turned the server down, or did not connect) held still for --settle
+seconds after the MTA met the scenario's real server (not only the lab's greylisting). pending and not-tested are
+never final. A no-delivery pass could, in principle, still turn into a fail if the MTA delivers hours later:
+\`danelab report --run <id>\` re-grades at any time.
+
+Messages the lab expects to arrive but saw only refused (greylisted) attempts for, or nothing, are probably in your
+MTA's queue; watch names them with the command that retries them now: exim -qff (Exim), postqueue -f (Postfix).
+
+On a terminal one progress line is updated in place; otherwise a line is printed when something changes (stderr).
+The final report goes to stdout.
+
+Exit status: 0 every scenario final and none failed; 1 a scenario failed (also after a timeout); 2 could not watch
+(bad input, lab not reachable); 3 timed out with scenarios not final and none failed; 130 interrupted (Ctrl-C).`,
+  )
+  .action(async (opts) => {
+    const { watchCommand } = await import("../clients/watch.js");
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    process.exitCode = await watchCommand({ ...opts, signal: stop.signal });
   });
 
 function catalogueFrom(opts: {

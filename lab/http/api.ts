@@ -74,8 +74,8 @@ export const ENDPOINTS: readonly { method: string; path: string; what: string }[
   { method: "GET", path: "/api/messages/<id>/raw", what: "one message as stored (trace fields + content)" },
   {
     method: "GET",
-    path: "/api/report?run=&format=",
-    what: `verdict per scenario; format ${REPORT_FORMATS.join(" | ")} (json default)`,
+    path: "/api/report?run=&format=&scenario=",
+    what: `verdict per scenario (scenario=a,b: only those); format ${REPORT_FORMATS.join(" | ")} (json default)`,
   },
   { method: "GET", path: "/api/checks", what: "the scenario × client matrices of `danelab check` runs, newest first" },
   { method: "GET", path: "/api/checks/<id>", what: "one matrix (as its matrix.json)" },
@@ -205,7 +205,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
       case "report": {
         allow(method, ["GET"]);
         if (second !== undefined) throw notFound(path);
-        onlyParams(url, ["run", "format"]);
+        onlyParams(url, ["run", "format", "scenario"]);
         const run = textParam(
           url,
           "run",
@@ -216,7 +216,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         if (!isReportFormat(format)) {
           throw new HttpError(400, `unknown report format "${format}": choose one of ${REPORT_FORMATS.join(", ")}`);
         }
-        const grades = options.grade(run);
+        const grades = onlyScenarios(options.grade(run), url);
         const text = formatReport(grades, format, { run });
         const type = {
           json: "application/json; charset=utf-8",
@@ -465,6 +465,22 @@ function textParam(url: URL, name: string, pattern: RegExp, what: string): strin
   if (v === null || v === "") return undefined;
   if (!pattern.test(v)) throw new HttpError(400, `${name}="${v}" is not valid: expected ${what}`);
   return v;
+}
+
+/** `scenario=a,b`: only those scenarios' grades (what `danelab watch` sent); an id the lab does not have is a 400. */
+function onlyScenarios<T extends { scenario: string }>(grades: T[], url: URL): T[] {
+  const v = url.searchParams.get("scenario");
+  if (v === null || v === "") return grades;
+  const ids = v.split(",").map((id) => id.trim());
+  const bad = ids.find((id) => !SCENARIO_ID.test(id));
+  if (bad !== undefined)
+    throw new HttpError(400, `scenario="${v}" is not valid: expected scenario ids such as ta-baseline,seed-mx06`);
+  const known = new Set(grades.map((g) => g.scenario));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    throw new HttpError(400, `this lab has no scenario ${unknown.join(", ")} (GET /api/scenarios lists them)`);
+  }
+  return grades.filter((g) => ids.includes(g.scenario));
 }
 
 function eventFilter(url: URL): { log: EventFilter; kinds: Set<string> | undefined } {
