@@ -281,7 +281,7 @@ export async function sendCommand(o: SendOptions): Promise<number> {
       err instanceof SendmailMissingError ||
       err instanceof SendStopped
     ) {
-      out(`danelab send: ${err.message}`);
+      log(`danelab send: ${err.message}`);
       return 2;
     }
     throw err;

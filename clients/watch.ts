@@ -184,7 +184,7 @@ async function watch(
     return WATCH_EXIT.interrupted;
   }
   if (open.length > 0) {
-    const waiting = s.queued.length ? ` ${queueLine(s.queued, mta)}` : "";
+    const waiting = s.queued.length ? ` ${capitalize(queueLine(s.queued, mta))}` : "";
     say(
       `watch: timed out after ${Math.round((Date.now() - started) / 1000)} s with ${open.length} scenario(s) not ` +
         `final: ${open.map((st) => `${st.grade.scenario} (${st.grade.verdict})`).join(", ")}.${waiting} Then run ` +
@@ -196,6 +196,8 @@ async function watch(
   }
   return watchExitCode(s);
 }
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function labUrlFromManifest(stateDir: string): string {
   let manifest: ReturnType<typeof readManifest>;

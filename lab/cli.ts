@@ -224,18 +224,16 @@ program
 program
   .command("send")
   .description("hand one message per scenario to your own MTA (sendmail or SMTP), addressed to run-<id>@<scenario>")
-  .requiredOption(
+  .option(
     "--run <id>",
-    "your run id: letters, digits, '.', '_', '-' (recipients are run-<id>@<scenario domain>)",
+    "(required) your run id: letters, digits, '.', '_', '-'; recipients are run-<id>@<scenario domain>",
   )
-  .requiredOption("--via <how>", "sendmail (the local sendmail command) or smtp://HOST:PORT (your MTA's listener)")
+  .option("--via <how>", "(required) sendmail (the local sendmail command) or smtp://HOST:PORT (your MTA's listener)")
   .option("--only <ids>", "only these scenarios (comma-separated ids)", list)
   .option("--group <names>", "only the scenarios of these groups (comma-separated)", list)
   .option("--sendmail <cmd>", "sendmail path or command, e.g. 'docker exec -i CONTAINER /usr/sbin/sendmail'")
   .option("--from <address>", "envelope sender and From: (default danelab@<host name>)")
-  .addOption(
-    new Option("--mta <name>", "your MTA, so watch names its queue-flush command").choices(["exim", "postfix"]),
-  )
+  .option("--mta <name>", "exim or postfix: your MTA, so watch names its queue-flush command")
   .option(
     "--state-dir <dir>",
     "the lab's state directory (manifest read, runs/<id>/sent.json written)",
@@ -257,26 +255,22 @@ program
 program
   .command("watch")
   .description("follow a run at the lab until every scenario has a final verdict, then print its report")
-  .requiredOption("--run <id>", "the run id given to `danelab send`")
+  .option("--run <id>", "(required) the run id given to `danelab send`")
   .option("--timeout <seconds>", "give up after this long", "600")
   .option("--settle <seconds>", "how long a verdict without a delivery must hold still to be final", "10")
   .option("--only <ids>", "watch these scenarios (default: what send recorded, else the whole catalogue)", list)
   .option("--group <names>", "watch the scenarios of these groups", list)
   .option("--lab-url <url>", "the lab's HTTP API (default: the one send recorded, else the manifest's)")
   .option("--state-dir <dir>", "where send recorded the run, and the lab's manifest", DEFAULTS.stateDir)
-  .addOption(new Option("--mta <name>", "name only this MTA's queue-flush command").choices(["exim", "postfix"]))
-  .addOption(
-    new Option("--format <f>", "format of the final report")
-      .choices(["table", "json", "junit", "markdown"])
-      .default("table"),
-  )
+  .option("--mta <name>", "exim or postfix: name only its queue-flush command (default: as send recorded, else both)")
+  .option("--format <f>", "the final report: table, json, junit or markdown", "table")
   .addHelpText(
     "after",
     `
 A verdict is final when a delivery decided it (pass, fail or observed with a message the lab accepted), or when a
 pass/fail/observed without a delivery (the MTA turned the server down, or did not connect) held still for --settle
-seconds after the MTA met the scenario's real server (not only the lab's greylisting). pending and not-tested are
-never final. A no-delivery pass could, in principle, still turn into a fail if the MTA delivers hours later:
+seconds after the MTA met the scenario's real server (not only the lab's greylisting); it reopens when the MTA tries
+that scenario again. pending and not-tested are never final. A no-delivery pass could, in principle, still turn into a fail if the MTA delivers hours later:
 \`danelab report --run <id>\` re-grades at any time.
 
 Messages the lab expects to arrive but saw only refused (greylisted) attempts for, or nothing, are probably in your
