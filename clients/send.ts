@@ -225,7 +225,7 @@ interface Failure {
 }
 
 function explainRefusal(o: SubmitOutcome & { accepted: false }, ctx: { where: string; from: string }): string {
-  const said = `your MTA at ${ctx.where} answered "${replyText(o.reply)}"`;
+  const said = `Your MTA at ${ctx.where} answered "${replyText(o.reply)}"`;
   const temporary = o.reply.code >= 400 && o.reply.code < 500;
   if (temporary) {
     return (

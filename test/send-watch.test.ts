@@ -106,8 +106,14 @@ describe.skipIf(!ready)("danelab send + watch with a real Exim (container standi
       "begin routers",
       `local_interfaces = ${EXIM_LISTENER.host}.${EXIM_LISTENER.port}
 acl_smtp_rcpt = acl_check_rcpt
+acl_smtp_mail = acl_check_mail
 
 begin acl
+
+acl_check_mail:
+  deny senders = *@refused.invalid
+    message = sender address rejected
+  accept
 
 acl_check_rcpt:
   accept hosts = 127.0.0.0/8
@@ -231,15 +237,44 @@ begin routers`,
     expect(mainlog).toMatch(new RegExp(`=> run-${run}@ta-baseline\\.lab\\.example .*CV=dane`));
   });
 
+  it("send --via smtp: a message the MTA refuses gets its reply and what to change; the rest is recorded", async () => {
+    const run = `refused-${Date.now()}`;
+    const r = await danelab([
+      "send",
+      "--run",
+      run,
+      "--via",
+      `smtp://${EXIM_LISTENER.host}:${EXIM_LISTENER.port}`,
+      "--from",
+      "someone@refused.invalid",
+      "--only",
+      "ta-baseline",
+      "--state-dir",
+      stateDir,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `Not accepted: ta-baseline. Your MTA at ${EXIM_LISTENER.host}:${EXIM_LISTENER.port} answered "550 sender ` +
+        'address rejected" to MAIL FROM:<someone@refused.invalid>: it does not accept this sender. Give one it ' +
+        "accepts with --from ADDRESS",
+    );
+    expectParagraph(r.stdout + r.stderr);
+    const record = JSON.parse(readFileSync(join(stateDir, "runs", run, "sent.json"), "utf8"));
+    expect(record.scenarios).toMatchObject([{ id: "ta-baseline", accepted: false }]);
+  });
+
   it("watch times out with exit 3 on a scenario whose mail never came, naming the flush command", async () => {
-    // A run nobody sent: --only gives the set; nothing arrives, and the timeout is short.
+    // A run nobody sent, watched as from another machine (no state here, the lab by its URL): --only gives the set;
+    // nothing arrives, and the timeout is short.
     const watched = await danelab(
       [
         "watch",
         "--run",
         "never-sent",
+        "--lab-url",
+        lab.manifest.http!.url,
         "--state-dir",
-        stateDir,
+        join(tmp, "elsewhere"),
         "--only",
         "ta-baseline",
         "--timeout",
