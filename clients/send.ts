@@ -301,6 +301,11 @@ async function send(o: SendOptions, log: (l: string) => void, out: (l: string) =
   const stateDir = o.stateDir ?? ".lab";
   const lab = await findLab({ stateDir, labUrl: o.labUrl });
   const scenarios = selectScenarios(lab.manifest, { only: listOption(o.only), group: listOption(o.group) });
+  if (via.kind === "smtp" && o.sendmail !== undefined) {
+    throw new RunInputError(
+      "--sendmail goes with --via sendmail; with --via smtp://… the messages go to the listener.",
+    );
+  }
   const sendmail = via.kind === "sendmail" ? resolveSendmail(o.sendmail) : null;
   const where = via.kind === "smtp" ? `${via.target.host}:${via.target.port}` : "";
   const viaText = sendmail ? `sendmail (${sendmail.label})` : `smtp://${where}`;

@@ -173,15 +173,15 @@ export async function openSmtpSession(
       async send(from, recipient, content) {
         try {
           const mail = await command(`MAIL FROM:<${from}>`, "MAIL FROM");
-          if (mail.code !== 250) return refused("MAIL", mail);
+          if (mail.code !== 250) return await refused("MAIL", mail);
           const rcpt = await command(`RCPT TO:<${recipient}>`, "RCPT TO");
-          if (rcpt.code !== 250 && rcpt.code !== 251) return refused("RCPT", rcpt);
+          if (rcpt.code !== 250 && rcpt.code !== 251) return await refused("RCPT", rcpt);
           const data = await command("DATA");
-          if (data.code !== 354) return refused("DATA", data);
+          if (data.code !== 354) return await refused("DATA", data);
           write(dataBlock(content));
           const done = await reader.next(replyTimeoutMs, "the end of the message");
           if (done.code >= 200 && done.code < 300) return { accepted: true, reply: done };
-          return refused("message", done);
+          return await refused("message", done);
         } catch (err) {
           throw ioError(err, "io");
         }

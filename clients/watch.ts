@@ -35,7 +35,7 @@ export interface WatchOptions {
   /** Poll interval in ms (default 1000). */
   intervalMs?: number;
   /** Progress output (default stderr) and whether it is a terminal (default: stderr's isTTY). */
-  progress?: { write(text: string): unknown; isTTY?: boolean };
+  progress?: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   /** The final report (default stdout). */
   out?: (text: string) => void;
   /** Stops the watch early (Ctrl-C): the report so far is printed, exit 130. */
@@ -89,7 +89,7 @@ async function watch(
   }
   const stateDir = o.stateDir ?? ".lab";
   const sent = readSent(stateDir, runId);
-  const labUrl = (o.labUrl ?? sent?.labUrl ?? labUrlFromManifest(stateDir)).replace(/\/+$/, "");
+  const labUrl = (o.labUrl ?? labUrlOf(stateDir, sent?.labUrl ?? null)).replace(/\/+$/, "");
   if (!/^https?:\/\/[^/]+/.test(labUrl)) {
     throw new RunInputError(`--lab-url "${labUrl}" is not an http:// URL, e.g. --lab-url http://127.0.0.1:8025.`);
   }
@@ -158,7 +158,11 @@ async function watch(
       if (queueKey !== lastQueue && snapshot.queued.length > 0) say(`watch: ${queueLine(snapshot.queued, mta)}`);
       lastQueue = queueKey;
       const counts = countsText(snapshot.counts);
-      if (tty) progress.write(`\r\x1b[2K${progressBar(snapshot.counts, now - started)}`);
+      // One terminal line, never wrapped, or the next \r would redraw only its last part.
+      if (tty)
+        progress.write(
+          `\r\x1b[2K${progressBar(snapshot.counts, now - started).slice(0, (progress.columns ?? 80) - 1)}`,
+        );
       else if (counts !== lastCounts) say(`watch: ${counts}`);
       lastCounts = counts;
       if (snapshot.done) break;
@@ -199,17 +203,20 @@ async function watch(
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-function labUrlFromManifest(stateDir: string): string {
+/** The lab's API: the manifest here says where it runs now (a restart may move it); else where send found it. */
+function labUrlOf(stateDir: string, recorded: string | null): string {
   let manifest: ReturnType<typeof readManifest>;
   try {
     manifest = readManifest(`${stateDir}/manifest.json`);
   } catch (err) {
+    if (recorded) return recorded;
     throw new LabAccessError(
       `${(err as Error).message} (watch needs the lab's HTTP API: give --lab-url http://HOST:PORT when the lab runs ` +
         "elsewhere.)",
     );
   }
   if (!manifest.http) {
+    if (recorded) return recorded;
     throw new LabAccessError(
       "This lab runs without its HTTP API (--no-http), and watch reads the grades from it. Restart the lab with the " +
         "API on (the default), or give --lab-url.",
