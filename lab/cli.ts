@@ -204,8 +204,8 @@ program
 program
   .command("instructions")
   .description(
-    "the exact changes that point this host's MTA (a default Debian Exim or Postfix) at a running lab: printed, or\n" +
-      "written with --out as a tree that mirrors / (apply with 'cp -a DIR/. /'), with the commands to apply, retry and undo",
+    "the exact changes that point this host's MTA (a default Debian Exim or Postfix) at a running lab, with the " +
+      "commands to apply, retry and undo them; --out writes them as a tree for 'cp -a DIR/. /'",
   )
   .addOption(
     new Option("--mta <kind>", "exim (Debian's exim4), postfix, or resolver (resolv.conf only, for any other MTA)")
