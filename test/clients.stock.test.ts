@@ -1,14 +1,14 @@
 // `danelab instructions` on stock Debian MTAs, as installed: the Exim image is exim4-daemon-light with its default
 // 'local' configuration, the Postfix image postfix with Debian's "Internet Site" default (scripts/images/*.packages).
 // The test does what the printed steps say and nothing else: it runs the real CLI against the image's own files
-// (--root), applies the written tree with `cp -a DIR/. /` inside the image, runs the printed apply commands, submits
-// with the MTA's own sendmail, flushes the queue with the printed command, and expects ta-baseline and seed-mx06
-// (greylisted twice first) delivered with DANE — Exim's `CV=dane`, Postfix's "Verified TLS connection" — and
+// (--root), applies the written tree with `cp -a DIR/. /` inside the image, runs the printed apply commands, hands
+// the messages to the MTA's own sendmail with `danelab send`, follows them with `danelab watch` (flushing the queue
+// with the command watch names), and expects ta-baseline and seed-mx06 (greylisted twice first) delivered with DANE — Exim's `CV=dane`, Postfix's "Verified TLS connection" — and
 // graded pass by the lab.
 // The only harness steps, each because of the container and not of the MTA: Postfix gets `maillog_file` (the image
 // has no syslog daemon to read), and the init script starts it (no systemd).
 // Needs root (ports 25/53), the Docker engine and the client images (scripts/setup-host.sh).
-// Loopback addresses of this file: DNS 127.0.85.53, SMTP from 127.0.85.10.
+// Loopback addresses of this file: DNS 127.0.85.53, HTTP 127.0.85.80, SMTP from 127.0.85.10.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,11 +16,12 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "../lab/index.js";
 import { run } from "./run.js";
+import { BIN, watchAndFlush } from "./watch.helpers.js";
 
 const IMAGES = { exim: "localhost/danelab-exim:latest", postfix: "localhost/danelab-postfix:latest" };
 const ready =
   process.getuid?.() === 0 && spawnSync("docker", ["image", "inspect", IMAGES.exim, IMAGES.postfix]).status === 0;
-const CLI = join(import.meta.dirname, "..", "dist", "lab", "cli.js");
+const run$ = (...args: string[]) => run("node", [BIN, ...args], { timeoutMs: 60_000 });
 const SCENARIOS = ["ta-baseline", "seed-mx06"];
 
 describe.runIf(!ready && process.env["DANELAB_REQUIRE_CLIENTS"] === "1")("stock MTA prerequisites", () => {
@@ -88,7 +89,8 @@ describe.skipIf(!ready)("instructions applied to stock Debian MTAs deliver with 
       dnsPort: 53,
       smtpFirstAddress: "127.0.85.10",
       smtpPort: 25,
-      httpPort: null,
+      httpAddress: "127.0.85.80",
+      httpPort: 0,
     });
   }, 120_000);
 
@@ -103,8 +105,7 @@ describe.skipIf(!ready)("instructions applied to stock Debian MTAs deliver with 
     const root = join(work, `${mta}-root`);
     copyOutOfImage(IMAGES[mta], paths, root);
     const tree = join(work, `${mta}-tree`);
-    const r = await run("node", [
-      CLI,
+    const r = await run$(
       "instructions",
       "--mta",
       mta,
@@ -114,27 +115,40 @@ describe.skipIf(!ready)("instructions applied to stock Debian MTAs deliver with 
       tree,
       "--state-dir",
       dirname(lab.manifestPath),
-    ]);
+    );
     expect(r.code, r.stderr).toBe(0);
     return { text: r.stdout, tree };
   }
 
-  /** Submits one message per scenario, then flushes the queue until the lab has both, or 60 s pass. */
-  async function deliver(host: StockHost, run: string, flush: string): Promise<void> {
-    for (const s of SCENARIOS) {
-      const rcpt = `run-${run}@${s}.lab.example`;
-      const sent = await host.sh(
-        `printf 'Subject: danelab stock ${run} ${s}\\n\\nstock Debian MTA\\n' | /usr/sbin/sendmail -f sender@client.danelab.invalid ${rcpt}`,
-      );
-      expect(sent.status, sent.out).toBe(0);
-    }
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 3_000));
-      const grades = lab.report(run);
-      if (SCENARIOS.every((s) => grades.find((g) => g.scenario === s)?.verdict === "pass")) return;
-      await host.sh(flush);
-    }
+  /**
+   * What the printed steps say next: `danelab send --via sendmail` into the MTA (here its sendmail, reached through
+   * `docker exec`), then `danelab watch`, running the flush command each time watch names a message in the queue.
+   */
+  async function sendAndWatch(host: StockHost, mta: "exim" | "postfix", runId: string, flush: string[]) {
+    const state = dirname(lab.manifestPath);
+    const sent = await run$(
+      "send",
+      "--run",
+      runId,
+      "--via",
+      "sendmail",
+      "--sendmail",
+      `docker exec -i ${host.id} /usr/sbin/sendmail`,
+      "--mta",
+      mta,
+      "--state-dir",
+      state,
+    );
+    expect(sent.code, sent.output).toBe(0);
+    expect(sent.stdout).toContain(`your MTA accepted 2 of 2 message(s) for run ${runId}`);
+    const watched = await watchAndFlush(
+      ["--run", runId, "--state-dir", state, "--timeout", "120", "--settle", "3", "--mta", mta],
+      flush.join(" "),
+      () => run("docker", ["exec", host.id, ...flush]),
+      150_000,
+    );
+    expect(watched.stderr).toContain("watch: every verdict is final: 2/2 final · pass 2 · fail 0");
+    expect(watched.code).toBe(0);
   }
 
   it("Exim (exim4-daemon-light, default 'local' config): the printed files and commands, then CV=dane", async () => {
@@ -154,7 +168,7 @@ describe.skipIf(!ready)("instructions applied to stock Debian MTAs deliver with 
     const routed = await host.sh("exim4 -bt run-x@ta-baseline.lab.example");
     expect(routed.out).toMatch(/host mx\.ta-baseline\.lab\.example \[127\.0\.85\.\d+\]/);
 
-    await deliver(host, "stock-exim", "exim4 -qff");
+    await sendAndWatch(host, "exim", "stock-exim", ["exim", "-qff"]);
     const log = (await host.sh("cat /var/log/exim4/mainlog")).out;
     for (const s of SCENARIOS) {
       expect(log).toMatch(new RegExp(`=> run-stock-exim@${s}\\.lab\\.example .* CV=dane`));
@@ -176,7 +190,7 @@ describe.skipIf(!ready)("instructions applied to stock Debian MTAs deliver with 
     );
     expect(applied.status, applied.out).toBe(0);
 
-    await deliver(host, "stock-postfix", "postqueue -f");
+    await sendAndWatch(host, "postfix", "stock-postfix", ["postqueue", "-f"]);
     const log = (await host.sh("cat /var/log/postfix.log")).out;
     for (const s of SCENARIOS) {
       expect(log).toMatch(new RegExp(`Verified TLS connection established to \\S*\\.${s}\\.lab\\.example`));

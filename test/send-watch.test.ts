@@ -17,8 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "../clients/container.js";
 import { eximConfig } from "../clients/exim.js";
 import { type Lab, startLab } from "../lab/index.js";
+import { BIN, watchAndFlush } from "./watch.helpers.js";
 
-const BIN = resolve("bin/danelab.js");
 const execFileP = promisify(execFile);
 const SCENARIOS = ["ta-baseline", "seed-mx06", "seed-mx06-ku"];
 const EXIM_LISTENER = { host: "127.0.82.25", port: 2525 };
@@ -41,43 +41,6 @@ async function danelab(args: string[], timeoutMs = 60_000) {
 /** No stack trace, no internal error: what a user sees must be the paragraph. */
 function expectParagraph(output: string) {
   expect(output).not.toMatch(/\n\s+at \S+ \(|internal error/);
-}
-
-/**
- * Runs `danelab watch` as a child process (stderr is a pipe: plain lines). Whenever it names messages waiting in the
- * MTA's queue with `exim -qff`, runs exactly that in the Exim container — what the user would do.
- */
-function watchAndFlush(args: string[], exim: ClientContainer, timeoutMs: number) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string; flushes: number }>((res, rej) => {
-    const child: ChildProcess = spawn(process.execPath, [BIN, "watch", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let pending = "";
-    let flushes = 0;
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      rej(new Error(`watch did not end within ${timeoutMs} ms; stderr:\n${stderr}`));
-    }, timeoutMs);
-    child.stdout!.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr!.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      pending += d.toString();
-      const lines = pending.split("\n");
-      pending = lines.pop()!;
-      for (const line of lines) {
-        if (line.includes("probably waiting in your MTA's queue") && line.includes("`exim -qff`")) {
-          flushes++;
-          void exim.exec(["exim", "-qff"]);
-        }
-      }
-    });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr, flushes });
-    });
-  });
 }
 
 // The suite's own command (scripts/test-all.sh) sets DANELAB_REQUIRE_CLIENTS=1: there a missing image is a failure.
@@ -174,7 +137,8 @@ begin routers`,
     const t0 = performance.now();
     const watched = await watchAndFlush(
       ["--run", run, "--state-dir", stateDir, "--timeout", "150", "--settle", "3"],
-      exim,
+      "exim -qff",
+      () => exim.exec(["exim", "-qff"]),
       170_000,
     );
     const seconds = Math.round((performance.now() - t0) / 1000);
@@ -231,7 +195,8 @@ begin routers`,
 
     const watched = await watchAndFlush(
       ["--run", run, "--state-dir", stateDir, "--timeout", "90", "--settle", "3", "--mta", "exim"],
-      exim,
+      "exim -qff",
+      () => exim.exec(["exim", "-qff"]),
       110_000,
     );
     console.log(`watch (sendmail run): exit ${watched.code}, ${watched.flushes} flush(es)\n${watched.stderr}`);
