@@ -16,6 +16,7 @@ import { type ClientContainer, clientImage, resolvConfFor, startClientContainer 
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, testMessage } from "./driver.js";
 import { parseEximLog } from "./exim-log.js";
 import type { ClientOutcome } from "./outcome.js";
+import { CheckInputError, type PreparedConfig } from "./user-config.js";
 
 export type EximMode = "strict" | "try";
 
@@ -26,6 +27,30 @@ export interface EximConfigOptions {
   /** Workaround for Debian bug #1075900's cipher choice, known to work: `NORMAL:%COMPAT`. */
   daneRequireTlsCiphers?: string;
   hostname?: string;
+}
+
+/**
+ * `dane_require_tls_ciphers` is pasted into exim.conf and expanded by Exim, so only a GnuTLS priority string may pass:
+ * keywords and names ([A-Za-z0-9_.-]) joined by `:` with the `+ - ! %` modifiers, `@` for system keywords and `,` for
+ * their fallback lists (GnuTLS manual, "Priority strings"). No white space, newlines, `$`, braces or backslashes: they
+ * would end the option or reach Exim's string expansion.
+ */
+export function checkGnutlsPriority(value: string): string {
+  const v = value.trim();
+  const bad = [...v].find((ch) => !/[A-Za-z0-9_.:+\-!%@,]/.test(ch));
+  if (!v || bad !== undefined || v.length > 300) {
+    const what = !v
+      ? "is empty"
+      : bad !== undefined
+        ? `contains ${JSON.stringify(bad)}`
+        : `is ${v.length} characters long (more than 300)`;
+    throw new CheckInputError(
+      `--exim-dane-ciphers ${what}: it must be a GnuTLS priority string — keywords joined by ':' with the ` +
+        "modifiers + - ! %, e.g. 'NORMAL:%COMPAT' (the known workaround for Debian bug #1075900). It is written " +
+        "into Exim's configuration, so spaces, newlines, '$', braces and backslashes are refused.",
+    );
+  }
+  return v;
 }
 
 /** The whole exim4.conf for a DANE client: pure, so tests can read it. */
@@ -71,7 +96,7 @@ remote_smtp:
   driver = smtp
 ${o.sourceAddress ? `  interface = ${o.sourceAddress}\n` : ""}  connect_timeout = 15s
   # RFC 7672 §2.2: with usable TLSA records, TLS with authentication by them is mandatory.
-${strict ? "  hosts_require_dane = *\n" : "  hosts_try_dane = *\n"}${o.daneRequireTlsCiphers ? `  dane_require_tls_ciphers = ${o.daneRequireTlsCiphers}\n` : ""}
+${strict ? "  hosts_require_dane = *\n" : "  hosts_try_dane = *\n"}${o.daneRequireTlsCiphers ? `  dane_require_tls_ciphers = ${checkGnutlsPriority(o.daneRequireTlsCiphers)}\n` : ""}
 begin retry
 
 *  *  F,2h,1m
@@ -140,6 +165,83 @@ export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
     },
     async rawLog() {
       return need().readFile("/var/log/exim4/mainlog");
+    },
+    async stop() {
+      await container?.stop();
+      container = null;
+    },
+  };
+}
+
+/** Messages this check submitted still on the queue (bounces, sender <>, are not ours to wait for). */
+const QUEUED_OURS = `exim -bp | awk -v s="<$SENDER>" 'NF >= 4 && $4 == s { n++ } END { print n + 0 }'`;
+
+/**
+ * A mail admin's own Debian Exim configuration (`--exim-config`): the edited copy (clients/user-config.ts) is mounted
+ * at /etc/exim4 and Debian's `update-exim4.conf` generates the configuration in the container, as on the user's host
+ * — split or not, with the user's macros, routers and transports. Submission, retries and the log are as above.
+ */
+export function eximUserDriver(config: PreparedConfig, variant: string, options: DriverOptions): MtaDriver {
+  let container: ClientContainer | null = null;
+  let mainlog = "/var/log/exim4/mainlog";
+  const need = () => {
+    if (!container) throw new Error(`${variant}: start() first`);
+    return container;
+  };
+  const sender = `SENDER=sender@${SENDER_DOMAIN};`;
+  return {
+    variant,
+    async start() {
+      container = await startClientContainer({
+        image: options.image ?? clientImage("exim"),
+        label: variant,
+        command: ["sleep", "infinity"],
+        mounts: [{ source: config.copy, target: "/etc/exim4" }],
+        files: [{ target: "/danelab/message", content: testMessage(options.runId, variant) }],
+        hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
+        resolvConf: resolvConfFor(options.nameserver),
+        readyCommand: "true",
+      });
+      // Debian's generator, as `dpkg-reconfigure exim4-config` or the package's postinst would run it.
+      const gen = await container.sh("update-exim4.conf --verbose 2>&1");
+      const check = gen.exitCode === 0 ? await container.sh("exim -bV 2>&1 >/dev/null") : gen;
+      if (gen.exitCode !== 0 || check.exitCode !== 0) {
+        throw new CheckInputError(
+          `${variant}: ${gen.exitCode !== 0 ? "update-exim4.conf" : "Exim"} rejects the configuration from ` +
+            `${config.source} (with the lab's changes; the edited copy is ${config.copy}): ` +
+            `${(gen.exitCode !== 0 ? gen.stdout : check.stdout).trim().split("\n").slice(-3).join(" / ")}. ` +
+            "Fix it in your configuration (`update-exim4.conf && exim -bV` on your host shows the same error).",
+        );
+      }
+      // The main log is where the user's log_file_path says; "syslog" alone leaves nothing to read.
+      const path = (await container.sh("exim -bP log_file_path")).stdout.replace(/^.*=\s*/, "").trim();
+      const file = path.split(":").find((p) => p.includes("%s"));
+      if (path && !file) {
+        throw new CheckInputError(
+          `${variant}: your configuration logs to "${path}" only; the check reads Exim's main log file. Add a file ` +
+            "path (e.g. log_file_path = /var/log/exim4/%slog : syslog) to MAIN_LOG_FILE_PATH or log_file_path.",
+        );
+      }
+      if (file) mainlog = file.replace("%s", "main");
+    },
+    async submit(recipients) {
+      const r = await need().sh(`${sender} ${SUBMIT}`, ...recipients);
+      if (r.exitCode !== 0 && r.stderr.trim())
+        options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
+    },
+    async retry() {
+      const r = await need().sh(RETRY);
+      return Number.parseInt(r.stdout.trim().split("\n").pop() ?? "0", 10) || 0;
+    },
+    async queued() {
+      const r = await need().sh(`${sender} ${QUEUED_OURS}`);
+      return Number.parseInt(r.stdout.trim(), 10) || 0;
+    },
+    async outcomes(recipients) {
+      return parseEximLog(await need().readFile(mainlog), recipients);
+    },
+    async rawLog() {
+      return need().readFile(mainlog);
     },
     async stop() {
       await container?.stop();
