@@ -355,7 +355,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
       writeFileSync(join(dir, `${fileId(col)}.log`), await driver.rawLog());
     } catch (err) {
       col.error = (err as Error).message;
-      log(`${col.id}: ${col.error}`);
+      log(`${col.id}: did not run: ${col.error}`);
       if (!(err instanceof ContainerError)) {
         const raw = await driver.rawLog().catch(() => "");
         if (raw) writeFileSync(join(dir, `${fileId(col)}.log`), raw);
@@ -462,8 +462,8 @@ export async function checkCommand(o: CheckCommandOptions): Promise<number> {
   const orphan = (["submit", "flush", "log", "start"] as const).filter((k) => o[k] !== undefined);
   if (!generic && orphan.length > 0) {
     throw new CheckInputError(
-      `${orphan.map((k) => `--${k}`).join(", ")} belong(s) to --image IMAGE (any MTA image); give the image, or ` +
-        "use --exim-config/--postfix-config for a Debian Exim or Postfix configuration.",
+      `${orphan.map((k) => `--${k}`).join(", ")} only work(s) with --image IMAGE (any MTA image): give the image, ` +
+        "or use --exim-config/--postfix-config for a Debian Exim or Postfix configuration.",
     );
   }
   const clients = listOf(o.client);
@@ -494,13 +494,8 @@ export async function checkCommand(o: CheckCommandOptions): Promise<number> {
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
     ...(o.eximDaneCiphers ? { eximDaneCiphers: o.eximDaneCiphers } : {}),
   });
-  const failed = result.matrix.columns.filter((c) => c.error);
-  if (failed.length === result.matrix.columns.length) {
-    // Nothing ran: the matrix would be empty; the reasons are all there is to say.
-    for (const c of failed) process.stderr.write(`danelab: ${c.id} did not run: ${c.error}\n`);
-  } else {
-    process.stdout.write(formatMatrix(result.matrix, format));
-  }
+  // When no column ran, the matrix would be empty: the reasons (already printed) are all there is to say.
+  if (result.matrix.columns.some((c) => !c.error)) process.stdout.write(formatMatrix(result.matrix, format));
   process.stderr.write(`check: results saved in ${result.dir}\n`);
   return result.exitCode;
 }

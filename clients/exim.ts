@@ -207,7 +207,7 @@ export function eximUserDriver(config: PreparedConfig, variant: string, options:
       const check = gen.exitCode === 0 ? await container.sh("exim -bV 2>&1 >/dev/null") : gen;
       if (gen.exitCode !== 0 || check.exitCode !== 0) {
         throw new CheckInputError(
-          `${variant}: ${gen.exitCode !== 0 ? "update-exim4.conf" : "Exim"} rejects the configuration from ` +
+          `${gen.exitCode !== 0 ? "update-exim4.conf" : "Exim"} rejects the configuration from ` +
             `${config.source} (with the lab's changes; the edited copy is ${config.copy}): ` +
             `${(gen.exitCode !== 0 ? gen.stdout : check.stdout).trim().split("\n").slice(-3).join(" / ")}. ` +
             "Fix it in your configuration (`update-exim4.conf && exim -bV` on your host shows the same error).",
@@ -218,7 +218,7 @@ export function eximUserDriver(config: PreparedConfig, variant: string, options:
       const file = path.split(":").find((p) => p.includes("%s"));
       if (path && !file) {
         throw new CheckInputError(
-          `${variant}: your configuration logs to "${path}" only; the check reads Exim's main log file. Add a file ` +
+          `Your configuration logs to "${path}" only; the check reads Exim's main log file. Add a file ` +
             "path (e.g. log_file_path = /var/log/exim4/%slog : syslog) to MAIN_LOG_FILE_PATH or log_file_path.",
         );
       }

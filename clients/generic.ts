@@ -114,7 +114,7 @@ export function genericDriver(
         const r = await container.sh(`timeout ${START_LIMIT_S} sh -c "$1" 2>&1`, g.start);
         if (r.exitCode !== 0) {
           throw new CheckInputError(
-            `${variant}: --start '${g.start}' failed in ${g.image} (exit ${r.exitCode}` +
+            `--start '${g.start}' failed in ${g.image} (exit ${r.exitCode}` +
               `${r.exitCode === 124 ? `: still running after ${START_LIMIT_S} s; --start must start the MTA and return` : ""}): ` +
               `${r.stdout.trim().split("\n").slice(-3).join(" / ") || "no output"}.`,
           );
@@ -124,13 +124,13 @@ export function genericDriver(
         try {
           await waitForListener(smtp.host, smtp.port, LISTENER_WAIT_MS);
         } catch (err) {
-          throw new CheckInputError(`${variant}: ${(err as Error).message}`);
+          throw new CheckInputError((err as Error).message);
         }
       } else {
         const r = await container.sh("command -v sendmail || ls /usr/sbin/sendmail /usr/lib/sendmail 2>/dev/null");
         if (!r.stdout.trim()) {
           throw new CheckInputError(
-            `${variant}: --submit sendmail, but ${g.image} has no sendmail command. Submit over SMTP instead ` +
+            `--submit sendmail, but ${g.image} has no sendmail command. Submit over SMTP instead ` +
               "(--submit smtp://127.0.0.1:PORT, the MTA's listener) or use an image whose MTA provides sendmail.",
           );
         }
@@ -144,7 +144,7 @@ export function genericDriver(
         const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
         if (failed.length === recipients.length) {
           throw new CheckInputError(
-            `${variant}: the MTA took none of the ${recipients.length} message(s) at ${g.submit}: ` +
+            `The MTA took none of the ${recipients.length} message(s) at ${g.submit}: ` +
               `${(failed[0]?.reason as Error)?.message}. Check that its listener accepts mail for relay from ` +
               "127.0.0.1 (e.g. Postfix mynetworks, Exim relay_from_hosts).",
           );
