@@ -299,7 +299,12 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
       mkdirSync(dirname(copy), { recursive: true, mode: 0o755 });
       const p =
         kind.kind === "exim-config"
-          ? prepareEximConfig(kind.dir, copy, col.sourceAddress)
+          ? prepareEximConfig(
+              kind.dir,
+              copy,
+              { nameserver: nameserverFor(manifest, col.mode as DnsMode), suffix },
+              col.sourceAddress,
+            )
           : preparePostfixConfig(kind.dir, copy, {
               logFile: POSTFIX_LOG,
               ...(col.sourceAddress ? { sourceAddress: col.sourceAddress } : {}),

@@ -3,14 +3,12 @@
 // only what it must to reach the lab and read the outcome, and says what it changed:
 //
 // Exim (Debian's exim4-config, split or non-split; update-exim4.conf regenerates the config in the container):
-// - `dc_eximconfig_configtype` 'local' (the package default: "Mailing to remote domains not supported"), 'smarthost'
-//   or 'satellite' becomes 'internet', so Exim looks up the scenarios' MX records itself;
-// - macro ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = 0.0.0.0: Debian's dnslookup router ignores MX targets in 127/8,
-//   where the lab's servers live;
+// - `danelab instructions`' own edits (clients/mta-config.ts eximPlan): `dc_eximconfig_configtype` → 'internet' (the
+//   package default 'local' bounces: "Mailing to remote domains not supported") and ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS
+//   without 127.0.0.0/8 (where the lab's MX hosts live), in exim4.conf.localmacros or conf.d/main/000_danelab;
 // - macro REMOTE_SMTP_INTERFACE = <source>: each column its own source address (the lab's greylisting and grading
-//   tell columns apart by it);
-// both in exim4.conf.localmacros (non-split) or conf.d/main/000_danelab (split), where Debian's docs put local
-// macros. A definition of either macro in the user's own files is commented out (a second `=` is an error in Exim).
+//   tell columns apart by it), in the same file. A definition of either macro in the user's other macro files is
+//   commented out (a second `=` is an error in Exim).
 //
 // Postfix (main.cf, master.cf):
 // - main.cf `maillog_file` (no syslog in the container), `smtp_tls_loglevel = 1` when it is 0 (nothing about TLS is
@@ -22,6 +20,7 @@
 // user's. resolv.conf (the lab's nameserver, `options trust-ad`) is bind-mounted by clients/container.ts.
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { debconfValue, eximPlan, type LabTarget, mainCfValue, setMainCf } from "./mta-config.js";
 
 /** A check option cannot be used as given (missing directory, bad value): one paragraph with the fix. */
 export class CheckInputError extends Error {
@@ -78,21 +77,6 @@ export function configName(dir: string): string {
 
 // ---- Exim ----
 
-/** `dc_name='value'` from update-exim4.conf.conf (a shell fragment); the last assignment wins, as in sh. */
-export function debconfValue(text: string, name: string): string | undefined {
-  let value: string | undefined;
-  const re = new RegExp(`^\\s*${name}=(?:'([^']*)'|"([^"]*)"|(\\S*))\\s*$`, "gm");
-  for (let m = re.exec(text); m; m = re.exec(text)) value = m[1] ?? m[2] ?? m[3] ?? "";
-  return value;
-}
-
-/** Sets `dc_name='value'` in the shell fragment: replaces every assignment, or appends one. */
-export function setDebconfValue(text: string, name: string, value: string): string {
-  const re = new RegExp(`^(\\s*)${name}=.*$`, "gm");
-  if (re.test(text)) return text.replace(re, `$1${name}='${value}'`);
-  return `${text.replace(/\n?$/, "\n")}${name}='${value}'\n`;
-}
-
 /**
  * Comments out unconditional definitions of `macro` (`NAME = …` / `NAME == …`), keeping those that are the body of
  * an `.ifndef NAME` (Debian's own defaults). Returns the new text and the definitions it removed.
@@ -113,77 +97,54 @@ export function commentOutMacro(text: string, macro: string): { text: string; re
   return { text: lines.join("\n"), removed };
 }
 
-const EXIM_MACROS = ["ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS", "REMOTE_SMTP_INTERFACE"] as const;
-
-/** The macro block the lab adds (non-split: top of exim4.conf.localmacros; split: conf.d/main/000_danelab). */
-export function eximMacroBlock(sourceAddress?: string): string {
-  return (
-    "# Added by danelab check (a copy of your configuration; your own files are unchanged).\n" +
-    "# The lab's mail servers are MX targets in 127/8, which Debian's dnslookup router ignores by default.\n" +
-    "ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = 0.0.0.0\n" +
-    (sourceAddress
-      ? "# This check column's own source address (the lab tells columns apart by it).\n" +
-        `REMOTE_SMTP_INTERFACE = ${sourceAddress}\n`
-      : "")
-  );
-}
-
-/** The files of a Debian Exim configuration that the edits read, relative to the directory. */
-export interface EximConfigFiles {
-  "update-exim4.conf.conf": string;
-  /** Non-split only; null when absent. */
-  "exim4.conf.localmacros": string | null;
-  /** Split only: conf.d/main/* by name. */
-  main: Record<string, string>;
-  split: boolean;
-}
-
-/** Pure: the edits for one Exim configuration. Returns the files to write (relative path → content) and the changes. */
+/**
+ * Pure: the edits for one Debian Exim configuration, `files` read relative to the directory (null: absent). The
+ * configtype and routing edits are `danelab instructions`' own (clients/mta-config.ts eximPlan); the check adds the
+ * column's source address (macro REMOTE_SMTP_INTERFACE, used by Debian's remote_smtp transport), and comments out the
+ * user's definitions of either macro in other macro files (a second definition is an error in Exim).
+ */
 export function eximEdits(
-  files: EximConfigFiles,
+  read: (file: string) => string | null,
+  macroFiles: string[],
+  lab: LabTarget,
   sourceAddress?: string,
 ): { writes: Record<string, string>; changes: ConfigChange[] } {
+  const plan = eximPlan(lab, (path) => (path.startsWith(ETC_EXIM4) ? read(path.slice(ETC_EXIM4.length)) : null));
   const writes: Record<string, string> = {};
   const changes: ConfigChange[] = [];
-  const conf = files["update-exim4.conf.conf"];
-  const type = debconfValue(conf, "dc_eximconfig_configtype") ?? "";
-  if (type === "local" || type === "smarthost" || type === "satellite") {
-    writes["update-exim4.conf.conf"] = setDebconfValue(conf, "dc_eximconfig_configtype", "internet");
-    changes.push({
-      file: "update-exim4.conf.conf",
-      what:
-        `dc_eximconfig_configtype '${type}' → 'internet' (` +
-        (type === "local"
-          ? "'local' bounces mail to other domains: \"Mailing to remote domains not supported\")"
-          : `your Exim sends through a smarthost (${debconfValue(conf, "dc_smarthost") || "dc_smarthost"}); the check needs Exim's own MX lookups and DANE)`),
-    });
+  let macroFile = "";
+  for (const f of plan.files) {
+    if (!f.path.startsWith(ETC_EXIM4)) continue; // resolv.conf: bind-mounted by the container layer
+    const file = f.path.slice(ETC_EXIM4.length);
+    if (/localmacros|conf\.d\/main\//.test(file)) macroFile = file;
+    if (f.content === read(file)) continue; // already as the instructions leave it
+    writes[file] = f.content;
+    for (const what of f.why) changes.push({ file, what });
   }
-  const macroFiles: Record<string, string> = files.split
-    ? Object.fromEntries(Object.entries(files.main).map(([n, t]) => [`conf.d/main/${n}`, t]))
-    : files["exim4.conf.localmacros"] === null
-      ? {}
-      : { "exim4.conf.localmacros": files["exim4.conf.localmacros"] };
-  for (const [file, original] of Object.entries(macroFiles)) {
-    let text = original;
-    for (const macro of EXIM_MACROS) {
-      if (macro === "REMOTE_SMTP_INTERFACE" && !sourceAddress) continue;
+  const macros = ["ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS", ...(sourceAddress ? ["REMOTE_SMTP_INTERFACE"] : [])];
+  for (const file of macroFiles.filter((f) => f !== macroFile)) {
+    let text = read(file);
+    if (text === null) continue;
+    for (const macro of macros) {
       const r = commentOutMacro(text, macro);
       text = r.text;
-      for (const line of r.removed) changes.push({ file, what: `commented out your \`${line}\` (set below instead)` });
+      for (const line of r.removed)
+        changes.push({ file, what: `commented out your \`${line}\` (set in ${macroFile})` });
     }
-    if (text !== original) writes[file] = text;
+    if (text !== read(file)) writes[file] = text;
   }
-  const block = eximMacroBlock(sourceAddress);
-  const macroFile = files.split ? "conf.d/main/000_danelab" : "exim4.conf.localmacros";
-  writes[macroFile] = files.split ? block : `${block}${writes[macroFile] ?? files["exim4.conf.localmacros"] ?? ""}`;
-  changes.push({
-    file: macroFile,
-    what: "ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = 0.0.0.0 (Debian ignores MX targets in 127/8, where the lab is)",
-  });
-  if (sourceAddress)
+  if (sourceAddress) {
+    const r = commentOutMacro(writes[macroFile] ?? read(macroFile) ?? "", "REMOTE_SMTP_INTERFACE");
+    for (const line of r.removed) changes.push({ file: macroFile, what: `replaced your \`${line}\`` });
+    writes[macroFile] =
+      `${r.text.replace(/\n*$/, "\n")}# danelab check: this column's own source address (the lab tells columns apart by it).\n` +
+      `REMOTE_SMTP_INTERFACE = ${sourceAddress}\n`;
     changes.push({ file: macroFile, what: `REMOTE_SMTP_INTERFACE = ${sourceAddress} (this column's source address)` });
+  }
   return { writes, changes };
 }
+
+const ETC_EXIM4 = "/etc/exim4/";
 
 function readIfPresent(path: string): string | null {
   try {
@@ -194,7 +155,12 @@ function readIfPresent(path: string): string | null {
 }
 
 /** Validates a copy of /etc/exim4, copies it to `copyDir` and applies `eximEdits` to the copy. */
-export function prepareEximConfig(dir: string, copyDir: string, sourceAddress?: string): PreparedConfig {
+export function prepareEximConfig(
+  dir: string,
+  copyDir: string,
+  lab: LabTarget,
+  sourceAddress?: string,
+): PreparedConfig {
   const source = requireDir(dir, "--exim-config", "/etc/exim4");
   const conf = readIfPresent(join(source, "update-exim4.conf.conf"));
   if (conf === null) {
@@ -225,21 +191,12 @@ export function prepareEximConfig(dir: string, copyDir: string, sourceAddress?: 
     );
   }
   const mainDir = join(source, "conf.d", "main");
-  const main: Record<string, string> = {};
-  if (split)
-    for (const n of readdirSync(mainDir)) {
-      const t = readIfPresent(join(mainDir, n));
-      if (t !== null) main[n] = t;
-    }
-  const { writes, changes } = eximEdits(
-    {
-      "update-exim4.conf.conf": conf,
-      "exim4.conf.localmacros": readIfPresent(join(source, "exim4.conf.localmacros")),
-      main,
-      split,
-    },
-    sourceAddress,
-  );
+  const macroFiles = split
+    ? readdirSync(mainDir)
+        .sort()
+        .map((n) => `conf.d/main/${n}`)
+    : ["exim4.conf.localmacros"];
+  const { writes, changes } = eximEdits((f) => readIfPresent(join(source, f)), macroFiles, lab, sourceAddress);
   copyInto(source, copyDir, writes);
   return { mta: "exim", source, copy: copyDir, changes, split };
 }
@@ -260,35 +217,6 @@ function copyInto(source: string, copyDir: string, writes: Record<string, string
 }
 
 // ---- Postfix ----
-
-/** main.cf parameters: `name = value`, continued on lines that start with white space; the last one wins. */
-function mainCfEntries(text: string): { name: string; start: number; end: number; value: string }[] {
-  const lines = text.split("\n");
-  const out: { name: string; start: number; end: number; value: string }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const m = /^([A-Za-z0-9_]+)\s*=\s*(.*)$/.exec(lines[i]!);
-    if (!m) continue;
-    let end = i;
-    while (end + 1 < lines.length && /^[ \t]+\S/.test(lines[end + 1]!) && !/^\s*#/.test(lines[end + 1]!)) end++;
-    const value = [m[2]!, ...lines.slice(i + 1, end + 1).map((l) => l.trim())].join(" ").trim();
-    out.push({ name: m[1]!, start: i, end, value });
-  }
-  return out;
-}
-
-export function mainCfValue(text: string, name: string): string | undefined {
-  return mainCfEntries(text)
-    .filter((e) => e.name === name)
-    .at(-1)?.value;
-}
-
-/** Comments out every definition of `name` and appends `name = value`. */
-export function setMainCf(text: string, name: string, value: string, why: string): string {
-  const lines = text.split("\n");
-  for (const e of mainCfEntries(text).filter((x) => x.name === name))
-    for (let i = e.start; i <= e.end; i++) lines[i] = `#danelab# ${lines[i]}`;
-  return `${lines.join("\n").replace(/\n*$/, "\n")}# ${why} (danelab check)\n${name} = ${value}\n`;
-}
 
 /** master.cf services: `name type private unpriv chroot wakeup maxproc command…`, continued by indented lines. */
 function masterEntries(text: string): { name: string; type: string; start: number; end: number }[] {
@@ -318,8 +246,8 @@ export function postfixEdits(
   const set = (name: string, value: string, why: string) => {
     const was = mainCfValue(main, name);
     if (was === value) return;
-    main = setMainCf(main, name, value, why);
-    changes.push({ file: "main.cf", what: `${name} = ${value}${was === undefined ? "" : ` (was: ${was})`}: ${why}` });
+    main = setMainCf(main, name, value);
+    changes.push({ file: "main.cf", what: `${name} = ${value}${was === null ? "" : ` (was: ${was})`}: ${why}` });
   };
   set("maillog_file", o.logFile, "the container has no syslog; the check reads the outcomes here");
   // Level 0 (Debian's default) logs no TLS at all: every delivery would read as cleartext.
