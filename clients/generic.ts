@@ -19,6 +19,8 @@ export interface GenericMta {
   log?: string;
   /** Shell command that starts the MTA and returns; without it the image's own command runs (and must keep running). */
   start?: string;
+  /** How long the listener of `--submit smtp://` has to come up after the container started (default 30 s). */
+  listenerWaitMs?: number;
 }
 
 /** Seconds a user command may take before it is stopped (`timeout` in the container). */
@@ -51,6 +53,7 @@ export function checkGenericMta(g: Partial<GenericMta>): GenericMta {
     flush: g.flush!.trim(),
     ...(g.log?.trim() ? { log: g.log.trim() } : {}),
     ...(g.start?.trim() ? { start: g.start.trim() } : {}),
+    ...(g.listenerWaitMs ? { listenerWaitMs: g.listenerWaitMs } : {}),
   };
 }
 
@@ -122,7 +125,7 @@ export function genericDriver(
       }
       if (smtp) {
         try {
-          await waitForListener(smtp.host, smtp.port, LISTENER_WAIT_MS);
+          await waitForListener(smtp.host, smtp.port, g.listenerWaitMs ?? LISTENER_WAIT_MS);
         } catch (err) {
           throw new CheckInputError((err as Error).message);
         }
