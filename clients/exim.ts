@@ -12,7 +12,13 @@
 // DANE needs DNSSEC-validated answers (RFC 7672 §2.1): `dns_dnssec_ok = 1` sets the DO bit, the router requests
 // DNSSEC, and resolv.conf carries `options trust-ad` (clients/container.ts) so glibc passes the AD bit on.
 import { join } from "node:path";
-import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "./container.js";
+import {
+  type ClientContainer,
+  type ClientContainerSpec,
+  clientImage,
+  resolvConfFor,
+  startClientContainer,
+} from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, testMessage } from "./driver.js";
 import { parseEximLog } from "./exim-log.js";
 import type { ClientOutcome } from "./outcome.js";
@@ -115,66 +121,23 @@ for id in $ids; do exim -M "$id" & done; wait; echo $ids | wc -w`;
 
 export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
   const variant = `exim-${mode}`;
-  let container: ClientContainer | null = null;
-  const need = () => {
-    if (!container) throw new Error(`${variant}: start() first`);
-    return container;
-  };
-  return {
-    variant,
-    async start() {
-      const conf = eximConfig({
-        mode,
-        ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
-        ...(options.eximDaneCiphers ? { daneRequireTlsCiphers: options.eximDaneCiphers } : {}),
-      });
-      container = await startClientContainer({
-        image: options.image ?? clientImage("exim"),
-        label: variant,
-        command: ["sleep", "infinity"],
-        files: [
-          { target: "/etc/exim4/exim4.conf", content: conf },
-          { target: "/danelab/message", content: testMessage(options.runId, variant) },
-        ],
-        hostDir: join(options.workDir, variant),
-        resolvConf: resolvConfFor(options.nameserver),
-        readyCommand: "exim -bV >/dev/null",
-      });
+  const conf = eximConfig({
+    mode,
+    ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
+    ...(options.eximDaneCiphers ? { daneRequireTlsCiphers: options.eximDaneCiphers } : {}),
+  });
+  return eximContainerDriver(variant, options, {
+    files: [{ target: "/etc/exim4/exim4.conf", content: conf }],
+    async prepare(c) {
       // A config error would otherwise show up as every delivery failing.
-      const check = await container.exec(["exim", "-bV"]);
+      const check = await c.exec(["exim", "-bV"]);
       if (check.exitCode !== 0) {
         throw new Error(`${variant}: Exim rejects the generated /etc/exim4/exim4.conf: ${check.stdout}${check.stderr}`);
       }
+      return "/var/log/exim4/mainlog";
     },
-    async submit(recipients) {
-      const r = await need().sh(`SENDER=sender@${SENDER_DOMAIN}; ${SUBMIT}`, ...recipients);
-      if (r.exitCode !== 0 && r.stderr.trim())
-        options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
-    },
-    async retry() {
-      const r = await need().sh(RETRY);
-      return Number.parseInt(r.stdout.trim().split("\n").pop() ?? "0", 10) || 0;
-    },
-    async queued() {
-      const r = await need().sh("exim -bpc");
-      return Number.parseInt(r.stdout.trim(), 10) || 0;
-    },
-    async outcomes(recipients): Promise<Map<string, ClientOutcome>> {
-      const log = await need().readFile("/var/log/exim4/mainlog");
-      return parseEximLog(log, recipients);
-    },
-    async rawLog() {
-      return need().readFile("/var/log/exim4/mainlog");
-    },
-    async stop() {
-      await container?.stop();
-      container = null;
-    },
-  };
+  });
 }
-
-/** Messages this check submitted still on the queue (bounces, sender <>, are not ours to wait for). */
-const QUEUED_OURS = `exim -bp | awk -v s="<$SENDER>" 'NF >= 4 && $4 == s { n++ } END { print n + 0 }'`;
 
 /**
  * A mail admin's own Debian Exim configuration (`--exim-config`): the edited copy (clients/user-config.ts) is mounted
@@ -182,6 +145,44 @@ const QUEUED_OURS = `exim -bp | awk -v s="<$SENDER>" 'NF >= 4 && $4 == s { n++ }
  * — split or not, with the user's macros, routers and transports. Submission, retries and the log are as above.
  */
 export function eximUserDriver(config: PreparedConfig, variant: string, options: DriverOptions): MtaDriver {
+  return eximContainerDriver(variant, options, {
+    files: [],
+    mounts: [{ source: config.copy, target: "/etc/exim4" }],
+    async prepare(c) {
+      // Debian's generator, as `dpkg-reconfigure exim4-config` or the package's postinst would run it.
+      const gen = await c.sh("update-exim4.conf --verbose 2>&1");
+      const check = gen.exitCode === 0 ? await c.sh("exim -bV 2>&1 >/dev/null") : gen;
+      if (gen.exitCode !== 0 || check.exitCode !== 0) {
+        throw new CheckInputError(
+          `${gen.exitCode !== 0 ? "update-exim4.conf" : "Exim"} rejects the configuration from ` +
+            `${config.source} (with the lab's changes; the edited copy is ${config.copy}): ` +
+            `${(gen.exitCode !== 0 ? gen.stdout : check.stdout).trim().split("\n").slice(-3).join(" / ")}. ` +
+            "Fix it in your configuration (`update-exim4.conf && exim -bV` on your host shows the same error).",
+        );
+      }
+      // The main log is where the user's log_file_path says; "syslog" alone leaves nothing to read.
+      const path = (await c.sh("exim -bP log_file_path")).stdout.replace(/^.*=\s*/, "").trim();
+      const file = path.split(":").find((p) => p.includes("%s"));
+      if (path && !file) {
+        throw new CheckInputError(
+          `Your configuration logs to "${path}" only; the check reads Exim's main log file. Add a file path ` +
+            "(e.g. log_file_path = /var/log/exim4/%slog : syslog) to MAIN_LOG_FILE_PATH or log_file_path.",
+        );
+      }
+      return file ? file.replace("%s", "main") : "/var/log/exim4/mainlog";
+    },
+  });
+}
+
+/** Messages this check submitted still on the queue (bounces, sender <>, are not ours to wait for). */
+const QUEUED_OURS = `exim -bp | awk -v s="<$SENDER>" 'NF >= 4 && $4 == s { n++ } END { print n + 0 }'`;
+
+/** One Exim in a container: `prepare` checks the configuration once it runs and says where the main log is. */
+function eximContainerDriver(
+  variant: string,
+  options: DriverOptions,
+  spec: Pick<ClientContainerSpec, "files" | "mounts"> & { prepare: (c: ClientContainer) => Promise<string> },
+): MtaDriver {
   let container: ClientContainer | null = null;
   let mainlog = "/var/log/exim4/mainlog";
   const need = () => {
@@ -196,33 +197,13 @@ export function eximUserDriver(config: PreparedConfig, variant: string, options:
         image: options.image ?? clientImage("exim"),
         label: variant,
         command: ["sleep", "infinity"],
-        mounts: [{ source: config.copy, target: "/etc/exim4" }],
-        files: [{ target: "/danelab/message", content: testMessage(options.runId, variant) }],
+        files: [...spec.files, { target: "/danelab/message", content: testMessage(options.runId, variant) }],
+        ...(spec.mounts ? { mounts: spec.mounts } : {}),
         hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
         resolvConf: resolvConfFor(options.nameserver),
         readyCommand: "true",
       });
-      // Debian's generator, as `dpkg-reconfigure exim4-config` or the package's postinst would run it.
-      const gen = await container.sh("update-exim4.conf --verbose 2>&1");
-      const check = gen.exitCode === 0 ? await container.sh("exim -bV 2>&1 >/dev/null") : gen;
-      if (gen.exitCode !== 0 || check.exitCode !== 0) {
-        throw new CheckInputError(
-          `${gen.exitCode !== 0 ? "update-exim4.conf" : "Exim"} rejects the configuration from ` +
-            `${config.source} (with the lab's changes; the edited copy is ${config.copy}): ` +
-            `${(gen.exitCode !== 0 ? gen.stdout : check.stdout).trim().split("\n").slice(-3).join(" / ")}. ` +
-            "Fix it in your configuration (`update-exim4.conf && exim -bV` on your host shows the same error).",
-        );
-      }
-      // The main log is where the user's log_file_path says; "syslog" alone leaves nothing to read.
-      const path = (await container.sh("exim -bP log_file_path")).stdout.replace(/^.*=\s*/, "").trim();
-      const file = path.split(":").find((p) => p.includes("%s"));
-      if (path && !file) {
-        throw new CheckInputError(
-          `Your configuration logs to "${path}" only; the check reads Exim's main log file. Add a file ` +
-            "path (e.g. log_file_path = /var/log/exim4/%slog : syslog) to MAIN_LOG_FILE_PATH or log_file_path.",
-        );
-      }
-      if (file) mainlog = file.replace("%s", "main");
+      mainlog = await spec.prepare(container);
     },
     async submit(recipients) {
       const r = await need().sh(`${sender} ${SUBMIT}`, ...recipients);
@@ -237,7 +218,7 @@ export function eximUserDriver(config: PreparedConfig, variant: string, options:
       const r = await need().sh(`${sender} ${QUEUED_OURS}`);
       return Number.parseInt(r.stdout.trim(), 10) || 0;
     },
-    async outcomes(recipients) {
+    async outcomes(recipients): Promise<Map<string, ClientOutcome>> {
       return parseEximLog(await need().readFile(mainlog), recipients);
     },
     async rawLog() {

@@ -21,42 +21,12 @@ import {
 
 const LAB = { nameserver: "127.0.83.53", suffix: "lab.example" };
 
-/** Debian 12's update-exim4.conf.conf as `apt-get install exim4-daemon-heavy` leaves it (comments shortened). */
-const STOCK_CONF = `# /etc/exim4/update-exim4.conf.conf
-dc_eximconfig_configtype='local'
-dc_other_hostnames='vm'
-dc_local_interfaces='127.0.0.1 ; ::1'
-dc_readhost=''
-dc_relay_domains=''
-dc_minimaldns='false'
-dc_relay_nets=''
-dc_smarthost=''
-CFILEMODE='644'
-dc_use_split_config='false'
-dc_hide_mailname=''
-dc_mailname_in_oh='true'
-dc_localdelivery='mail_spool'
-`;
-
-const STOCK_MAIN_CF = `smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
-biff = no
-compatibility_level = 3.6
-smtp_tls_CApath=/etc/ssl/certs
-smtp_tls_security_level=may
-myhostname = vm
-relayhost = 
-inet_interfaces = all
-inet_protocols = all
-`;
-
-const STOCK_MASTER_CF = `# Postfix master process configuration file.
-smtp      inet  n       -       y       -       -       smtpd
-#submission inet n       -       y       -       -       smtpd
-#  -o syslog_name=postfix/submission
-pickup    unix  n       -       y       60      1       pickup
-smtp      unix  -       -       y       -       -       smtp
-postlog   unix-dgram n  -       n       -       1       postlogd
-`;
+// The files a Debian 12 install leaves (debconf defaults), copied out of the images scripts/images builds:
+// exim4-daemon-heavy's update-exim4.conf.conf (configtype 'local'), postfix's "Internet Site" main.cf and master.cf.
+const stock = (name: string) => readFileSync(new URL(`./fixtures/debian-stock/${name}`, import.meta.url), "utf8");
+const STOCK_CONF = stock("update-exim4.conf.conf");
+const STOCK_MAIN_CF = stock("main.cf");
+const STOCK_MASTER_CF = stock("master.cf");
 
 const files = (map: Record<string, string>) => (f: string) => map[f] ?? null;
 
@@ -135,8 +105,12 @@ describe("Postfix: the lab's edits to a copy of /etc/postfix", () => {
     expect(out).toMatch(/^smtp_bind_address = 127\.0\.83\.202$/m);
     expect(out).toMatch(/^smtp_tls_security_level = dane-only$/m);
     expect(out).toMatch(/^smtp_dns_support_level = dnssec$/m);
-    expect(writes["master.cf"]).toContain("#danelab# smtp      inet  n       -       y       -       -       smtpd");
+    expect(writes["master.cf"]).toContain(
+      "\n#danelab# smtp      inet  n       -       y       -       -       smtpd\n",
+    );
     expect(writes["master.cf"]).toContain("\nsmtp      unix  -       -       y       -       -       smtp\n");
+    // The commented-out submission/smtps examples stay as they are; only a live listener is taken out.
+    expect(writes["master.cf"]).toContain("\n#submission inet n       -       y       -       -       smtpd\n");
     expect(writes["master.cf"]!.match(/^postlog\s/gm)).toHaveLength(1);
     expect(changes.map((c) => c.file)).toEqual(["main.cf", "main.cf", "main.cf", "master.cf"]);
   });
