@@ -203,7 +203,16 @@ export function prepareEximConfig(
 
 /** Copies the directory (modes kept, symlinks as links) and writes the edited files into the copy. */
 function copyInto(source: string, copyDir: string, writes: Record<string, string>): void {
-  cpSync(source, copyDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  try {
+    cpSync(source, copyDir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CheckInputError(
+      `Cannot copy ${source} (${e.code ?? e.message}${e.path ? `: ${e.path}` : ""}). Some files of a mail ` +
+        "configuration are readable by root only (Exim's passwd.client, Postfix's sasl_passwd): run `danelab check` " +
+        "as root, as `cp -a` of /etc/exim4 or /etc/postfix needs.",
+    );
+  }
   for (const [file, content] of Object.entries(writes)) {
     const path = join(copyDir, file);
     let mode = 0o644;

@@ -213,7 +213,8 @@ program
   .option(
     "--postfix-config <dir>",
     "a copy of your /etc/postfix: run in the Debian Postfix image; the lab changes only maillog_file, " +
-      "smtp_bind_address, relayhost and the listening services, and prints what it changed (repeatable)",
+      "smtp_tls_loglevel 0 → 1, smtp_bind_address, relayhost and the listening services, and prints what it changed " +
+      "(repeatable)",
     collect,
   )
   .option(
@@ -228,6 +229,17 @@ program
   .option(
     "--start <cmd>",
     "--image: shell command that starts the MTA and returns (default: the image's own command keeps it running)",
+  )
+  .addHelpText(
+    "after",
+    `
+Your own MTA (with the lab running, e.g. \`danelab up\` in another terminal):
+  sudo cp -a /etc/exim4 ./my-exim4 && sudo danelab check --exim-config ./my-exim4
+  sudo cp -a /etc/postfix ./my-postfix && sudo danelab check --postfix-config ./my-postfix
+  sudo danelab check --image my/mta:1 --start 'mtactl start' --submit smtp://127.0.0.1:2525 \\
+      --flush 'mtactl flush' --log /var/log/mta.log
+Each is one column of the matrix: the lab's grade (from what arrived at its servers) next to the MTA's own log line.
+Results: <state-dir>/checks/<time>/ (matrix.json, matrix.md, junit.xml, each MTA's log, the edited copies).`,
   )
   .action(async (opts) => {
     const { runCheckCommand } = await import("../clients/check.js");
