@@ -169,6 +169,14 @@ export function eximUserDriver(config: PreparedConfig, variant: string, options:
             "(e.g. log_file_path = /var/log/exim4/%slog : syslog) to MAIN_LOG_FILE_PATH or log_file_path.",
         );
       }
+      // CV= (tls_certificate_verified) and X= (tls_cipher) are how the main log says a delivery was DANE, TLS or not.
+      const selector = (await c.sh("exim -bP log_selector")).stdout;
+      const dropped = ["tls_certificate_verified", "tls_cipher"].filter((s) => selector.includes(`-${s}`));
+      if (dropped.length > 0)
+        options.log?.(
+          `${variant}: your log_selector turns off ${dropped.join(" and ")}: the client-side cells cannot tell DANE ` +
+            "from other TLS (the lab's grades are not affected).",
+        );
       return file ? file.replace("%s", "main") : "/var/log/exim4/mainlog";
     },
   });
