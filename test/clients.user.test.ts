@@ -1,7 +1,8 @@
 // `danelab check` for a mail admin's own MTA, against the real lab (startLab, in process), with configurations the
 // project does not ship:
 // - Debian's exim4-daemon-heavy as the package installs it (configtype 'local'), once with `danelab instructions`'
-//   edits applied (the product's own eximPlan) and once untouched: `--exim-config` runs each through Debian's
+//   edits applied (the product's own eximPlan), once untouched, and once as a split configuration with the user's own
+//   macro file (conf.d/main/000_localmacros) that hides 127/8: `--exim-config` runs each through Debian's
 //   update-exim4.conf in the heavy image and must reproduce Debian bug #1075900 (seed-mx06-ku deferred with GnuTLS's
 //   "Key usage violation") while delivering ta-baseline with CV=dane;
 // - Postfix with `smtp_tls_security_level = dane-only` (`--postfix-config`): DANE or nothing, so the DNSSEC-insecure
@@ -12,7 +13,7 @@
 // Needs root (ports 25/53), the Docker engine and the exim/postfix images (`sudo bash scripts/setup-host.sh`); the
 // exim-heavy image is built here by scripts/images/build.sh when missing (~1 min once).
 // Loopback addresses of this file: DNS 127.0.83.53, HTTP 127.0.83.80, SMTP from 127.0.83.100, MTA source addresses
-// 127.0.83.201–203 and 127.0.83.31, the generic MTA's submission listener 127.0.83.9:2525.
+// 127.0.83.201–204 and 127.0.83.31, the generic MTA's submission listener 127.0.83.9:2525.
 import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -115,6 +116,18 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
     // … and one left exactly as installed.
     dirs["exim4-stock"] = join(tmp, "exim4-stock");
     copyFromImage(HEAVY, "/etc/exim4", dirs["exim4-stock"]);
+    // … and switched to Debian's split configuration, with a macro file of the user's own that hides 127/8 again.
+    dirs["exim4-split"] = join(tmp, "exim4-split");
+    copyFromImage(HEAVY, "/etc/exim4", dirs["exim4-split"]);
+    const conf = join(dirs["exim4-split"], "update-exim4.conf.conf");
+    writeFileSync(
+      conf,
+      readFileSync(conf, "utf8").replace("dc_use_split_config='false'", "dc_use_split_config='true'"),
+    );
+    writeFileSync(
+      join(dirs["exim4-split"], "conf.d/main/000_localmacros"),
+      "ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = <; 0.0.0.0 ; 127.0.0.0/8\n",
+    );
     // Postfix "Internet Site", made DANE-only.
     dirs["postfix-dane-only"] = join(tmp, "postfix-dane-only");
     copyFromImage(POSTFIX, "/etc/postfix", dirs["postfix-dane-only"]);
@@ -137,7 +150,7 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
     const t0 = performance.now();
     result = await runCheck({
       manifestPath: lab.manifestPath,
-      eximConfigs: [dirs["exim4-instructed"], dirs["exim4-stock"]],
+      eximConfigs: [dirs["exim4-instructed"], dirs["exim4-stock"], dirs["exim4-split"]],
       eximImage: HEAVY,
       postfixConfigs: [dirs["postfix-dane-only"]],
       generic: {
@@ -147,7 +160,7 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
         flush: "postqueue -f",
         log: "/var/log/mail.log",
       },
-      sourceAddresses: ["127.0.83.201", "127.0.83.202", "127.0.83.203"],
+      sourceAddresses: ["127.0.83.201", "127.0.83.202", "127.0.83.203", "127.0.83.204"],
       retryDelaysMs: [1_500, 1_500],
       log: (l) => logs.push(l),
     });
@@ -165,6 +178,7 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
     expect(result.matrix.columns.map((c) => [c.id, c.error ?? null])).toEqual([
       ["exim:exim4-instructed", null],
       ["exim:exim4-stock", null],
+      ["exim:exim4-split", null],
       ["postfix:postfix-dane-only", null],
       ["image:danelab-postfix", null],
     ]);
@@ -182,10 +196,18 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
       expect.stringMatching(/^exim4\.conf\.localmacros: ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS without 127\.0\.0\.0\/8/),
       "exim4.conf.localmacros: REMOTE_SMTP_INTERFACE = 127.0.83.202 (this column's source address)",
     ]);
+    expect(col("exim:exim4-split").changes).toEqual([
+      expect.stringMatching(/^update-exim4\.conf\.conf: dc_eximconfig_configtype 'local' → 'internet'/),
+      expect.stringMatching(
+        /^conf\.d\/main\/000_danelab: ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS without 127\.0\.0\.0\/8/,
+      ),
+      "conf.d/main/000_localmacros: commented out your `ROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = <; 0.0.0.0 ; 127.0.0.0/8` (set in conf.d/main/000_danelab)",
+      "conf.d/main/000_danelab: REMOTE_SMTP_INTERFACE = 127.0.83.203 (this column's source address)",
+    ]);
     expect(col("postfix:postfix-dane-only").changes).toEqual([
       expect.stringMatching(/^main\.cf: maillog_file = \/var\/log\/postfix\.log/),
       expect.stringMatching(/^main\.cf: smtp_tls_loglevel = 1/),
-      expect.stringMatching(/^main\.cf: smtp_bind_address = 127\.0\.83\.203/),
+      expect.stringMatching(/^main\.cf: smtp_bind_address = 127\.0\.83\.204/),
       expect.stringMatching(/^master\.cf: commented out the listening service\(s\) smtp\/inet/),
     ]);
     expect(col("image:danelab-postfix").changes).toBeUndefined();
@@ -196,7 +218,7 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
   });
 
   it("Debian's exim4-daemon-heavy: ta-baseline with CV=dane; seed-mx06-ku deferred with the Key usage violation", () => {
-    for (const col of ["exim:exim4-instructed", "exim:exim4-stock"]) {
+    for (const col of ["exim:exim4-instructed", "exim:exim4-stock", "exim:exim4-split"]) {
       expect(cell("ta-baseline", col)?.outcome, col).toMatchObject({ status: "delivered", security: "dane" });
       expect(cell("ta-baseline", col)?.grade?.verdict, col).toBe("pass");
       expect(cell("seed-mx06-ku", col)?.outcome?.status, col).toBe("deferred");
