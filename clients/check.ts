@@ -6,11 +6,16 @@
 // its own source address, so the lab's greylisting and grading keep the columns apart even when they run at once.
 // DNS modes: `resolver` points the MTA at the lab's DNS (validating answers by the RD bit: AD on secure data);
 // `unbound` at the real validating resolver the lab started with `--resolver unbound`.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+//
+// Besides the built-in columns, a mail admin's own MTA: `--exim-config DIR` / `--postfix-config DIR` (a copy of their
+// /etc/exim4 or /etc/postfix, run in the Debian image with only the lab's necessary changes, printed; see
+// clients/user-config.ts) and `--image` (any MTA image, driven by --submit/--flush; clients/generic.ts).
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { ContainerError, removeStaleContainers } from "./container.js";
+import { ContainerError, checkEngine, checkImage, clientImage, removeStaleContainers } from "./container.js";
 import { type DriverOptions, deliverAll, type MtaDriver } from "./driver.js";
-import { eximDriver } from "./exim.js";
+import { checkGnutlsPriority, eximDriver, eximUserDriver } from "./exim.js";
+import { checkGenericMta, type GenericMta, genericDriver, imageName } from "./generic.js";
 import { fetchManifest, fetchReport, LabAccessError, type LabManifest, readManifest } from "./lab-api.js";
 import {
   formatMatrix,
@@ -23,7 +28,15 @@ import {
   matrixExitCode,
 } from "./matrix.js";
 import { type ClientOutcome, notAttempted } from "./outcome.js";
-import { postfixDriver } from "./postfix.js";
+import { POSTFIX_LOG, postfixDriver, postfixUserDriver } from "./postfix.js";
+import {
+  CheckInputError,
+  configName,
+  describeChanges,
+  type PreparedConfig,
+  prepareEximConfig,
+  preparePostfixConfig,
+} from "./user-config.js";
 
 export const CLIENT_VARIANTS = ["exim-try", "exim-strict", "postfix"] as const;
 export type ClientVariant = (typeof CLIENT_VARIANTS)[number];
@@ -51,6 +64,16 @@ export interface CheckOptions {
   parallel?: boolean;
   /** Exim `dane_require_tls_ciphers` (the Debian bug #1075900 workaround is "NORMAL:%COMPAT"). */
   eximDaneCiphers?: string;
+  /** Copies of a user's /etc/exim4 (Debian exim4-config), one column each: `exim:<dir name>`. */
+  eximConfigs?: string[];
+  /** Copies of a user's /etc/postfix, one column each: `postfix:<dir name>`. */
+  postfixConfigs?: string[];
+  /** The image for the --exim-config columns (default the lab's exim image; e.g. localhost/danelab-exim-heavy). */
+  eximImage?: string;
+  /** The image for the --postfix-config columns (default the lab's postfix image). */
+  postfixImage?: string;
+  /** Any MTA image, driven by its submit/flush commands: column `image:<name>`. */
+  generic?: Partial<GenericMta>;
   /** Progress lines; default stderr. */
   log?: (line: string) => void;
 }
@@ -62,7 +85,7 @@ export interface CheckResult {
   exitCode: number;
 }
 
-/** Expands "exim" and checks names; an unknown name is an error that lists the known ones. */
+/** Expands "exim" and checks names; an unknown name is an error that lists the known ones (and the other ways in). */
 export function resolveClients(names: string[]): ClientVariant[] {
   const out: ClientVariant[] = [];
   for (const raw of names
@@ -72,7 +95,11 @@ export function resolveClients(names: string[]): ClientVariant[] {
     const expanded = raw === "exim" ? (["exim-try", "exim-strict"] as const) : [raw];
     for (const v of expanded) {
       if (!(CLIENT_VARIANTS as readonly string[]).includes(v)) {
-        throw new Error(`unknown client "${raw}": choose from exim, ${CLIENT_VARIANTS.join(", ")}`);
+        throw new CheckInputError(
+          `unknown --client "${raw}": the built-in clients are exim (= exim-try and exim-strict), ` +
+            `${CLIENT_VARIANTS.join(", ")}. To check your own MTA use --exim-config DIR, --postfix-config DIR, or ` +
+            "--image IMAGE with --submit and --flush.",
+        );
       }
       if (!out.includes(v as ClientVariant)) out.push(v as ClientVariant);
     }
@@ -88,14 +115,71 @@ export function runStamp(d = new Date()): string {
     .replace(/\.\d+Z$/, "");
 }
 
-function makeDriver(variant: ClientVariant, o: DriverOptions): MtaDriver {
-  switch (variant) {
-    case "exim-try":
-      return eximDriver("try", o);
-    case "exim-strict":
-      return eximDriver("strict", o);
+/** What one column runs: a built-in client, a user's configuration directory, or any MTA image. */
+type ColumnKind =
+  | { kind: "builtin"; name: ClientVariant }
+  | { kind: "exim-config" | "postfix-config"; name: string; dir: string }
+  | { kind: "image"; name: string; mta: GenericMta };
+
+/**
+ * The columns in order: built-in clients, then --exim-config, --postfix-config, --image. Without --client the
+ * built-in ones run only when no user MTA is given. Names are unique (a second `exim:etc` becomes `exim:etc-2`).
+ */
+function planColumns(o: CheckOptions): ColumnKind[] {
+  const user = (o.eximConfigs?.length ?? 0) + (o.postfixConfigs?.length ?? 0) + (o.generic ? 1 : 0);
+  const builtin = resolveClients(o.clients ?? (user > 0 ? [] : ["exim", "postfix"]));
+  const kinds: ColumnKind[] = builtin.map((name) => ({ kind: "builtin", name }));
+  const unique = (name: string) => {
+    let n = name;
+    for (let i = 2; kinds.some((k) => k.name === n); i++) n = `${name}-${i}`;
+    return n;
+  };
+  for (const dir of o.eximConfigs ?? [])
+    kinds.push({ kind: "exim-config", name: unique(`exim:${configName(dir)}`), dir });
+  for (const dir of o.postfixConfigs ?? [])
+    kinds.push({ kind: "postfix-config", name: unique(`postfix:${configName(dir)}`), dir });
+  if (o.generic) {
+    const mta = checkGenericMta(o.generic);
+    kinds.push({ kind: "image", name: unique(`image:${imageName(mta.image)}`), mta });
+  }
+  if (kinds.length === 0) {
+    throw new CheckInputError(
+      "Nothing to check: give --client (exim, exim-try, exim-strict, postfix), --exim-config DIR, --postfix-config " +
+        "DIR, or --image IMAGE with --submit and --flush.",
+    );
+  }
+  return kinds;
+}
+
+function imageOf(kind: ColumnKind, o: CheckOptions): string {
+  switch (kind.kind) {
+    case "image":
+      return kind.mta.image;
+    case "exim-config":
+      return o.eximImage ?? clientImage("exim");
+    case "postfix-config":
+      return o.postfixImage ?? clientImage("postfix");
     default:
-      return postfixDriver(o);
+      return clientImage(kind.name === "postfix" ? "postfix" : "exim");
+  }
+}
+
+function makeDriver(
+  id: string,
+  kind: ColumnKind,
+  config: PreparedConfig | undefined,
+  o: DriverOptions,
+  pending: () => Promise<number>,
+): MtaDriver {
+  switch (kind.kind) {
+    case "exim-config":
+      return eximUserDriver(config!, id, o);
+    case "postfix-config":
+      return postfixUserDriver(config!, id, o);
+    case "image":
+      return genericDriver(kind.mta, id, { ...o, pending });
+    default:
+      return kind.name === "postfix" ? postfixDriver(o) : eximDriver(kind.name === "exim-try" ? "try" : "strict", o);
   }
 }
 
@@ -162,7 +246,9 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
     );
   }
   const suffix = manifest.suffix.replace(/\.$/, "");
-  const variants = resolveClients(options.clients ?? ["exim", "postfix"]);
+  // Everything a user typed is checked before any container starts or any directory is written.
+  if (options.eximDaneCiphers) checkGnutlsPriority(options.eximDaneCiphers);
+  const kinds = planColumns(options);
   const modes = options.modes?.length ? options.modes : (["resolver"] as DnsMode[]);
   const only = options.only
     ?.flatMap((s) => s.split(","))
@@ -176,6 +262,8 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
     );
   }
   for (const mode of modes) nameserverFor(manifest, mode); // fail before any container starts
+  checkEngine();
+  for (const image of new Set(kinds.map((k) => imageOf(k, options)))) checkImage(image);
 
   const stateDir = resolve(
     options.stateDir ?? (options.manifestPath || !options.labUrl ? dirname(manifestPath) : ".lab"),
@@ -184,16 +272,51 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   const dir = join(stateDir, "checks", stamp);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const prefix = options.sourcePrefix ?? "127.0.26.";
-  const pairs = modes.flatMap((mode) => variants.map((variant) => ({ variant, mode })));
+  const pairs = modes.flatMap((mode) => kinds.map((kind) => ({ kind, mode })));
   const base = options.sourceAddresses ? 0 : nextSourceBase(stateDir, pairs.length);
 
-  const columns: MatrixColumn[] = pairs.map(({ variant, mode }, i) => ({
-    id: modes.length > 1 || mode !== "resolver" ? `${variant}/${mode}` : variant,
-    client: variant,
-    mode,
-    runId: `${stamp}-${variant}${mode === "unbound" ? "-unbound" : ""}`,
-    sourceAddress: options.sourceAddresses?.[i] ?? `${prefix}${base + i}`,
-  }));
+  const kindOf = new Map<string, ColumnKind>();
+  const columns: MatrixColumn[] = pairs.map(({ kind, mode }, i) => {
+    const id = modes.length > 1 || mode !== "resolver" ? `${kind.name}/${mode}` : kind.name;
+    kindOf.set(id, kind);
+    return {
+      id,
+      client: kind.kind === "builtin" ? kind.name : kind.kind,
+      mode,
+      runId: `${stamp}-${kind.name.replace(/[^A-Za-z0-9._-]+/g, "-")}${mode === "unbound" ? "-unbound" : ""}`,
+      // A generic image's MTA picks its own source address (the lab tells it apart by the run id alone).
+      ...(kind.kind === "image" ? {} : { sourceAddress: options.sourceAddresses?.[i] ?? `${prefix}${base + i}` }),
+    };
+  });
+  const fileId = (col: MatrixColumn) => col.id.replace(/[/:]/g, "-");
+  // The lab's copies of the users' configurations, edited, with the changes printed before anything runs.
+  const prepared = new Map<string, PreparedConfig>();
+  try {
+    for (const col of columns) {
+      const kind = kindOf.get(col.id)!;
+      if (kind.kind !== "exim-config" && kind.kind !== "postfix-config") continue;
+      const copy = join(dir, "work", fileId(col), "config");
+      mkdirSync(dirname(copy), { recursive: true, mode: 0o755 });
+      const p =
+        kind.kind === "exim-config"
+          ? prepareEximConfig(
+              kind.dir,
+              copy,
+              { nameserver: nameserverFor(manifest, col.mode as DnsMode), suffix },
+              col.sourceAddress,
+            )
+          : preparePostfixConfig(kind.dir, copy, {
+              logFile: POSTFIX_LOG,
+              ...(col.sourceAddress ? { sourceAddress: col.sourceAddress } : {}),
+            });
+      prepared.set(col.id, p);
+      col.changes = p.changes.map((c) => `${c.file}: ${c.what}`);
+      for (const line of describeChanges(col.id, p)) log(line);
+    }
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const removed = removeStaleContainers();
   if (removed) log(`check: removed ${removed} container(s) left over from an earlier check`);
   log(
@@ -203,15 +326,23 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   const outcomes = new Map<string, Map<string, ClientOutcome>>();
   const runColumn = async (col: MatrixColumn): Promise<void> => {
     const recipients = scenarios.map((s) => `run-${col.runId}@${s.domain.replace(/\.$/, "")}`);
-    const driver = makeDriver(col.client as ClientVariant, {
+    const kind = kindOf.get(col.id)!;
+    const driverOptions: DriverOptions = {
       runId: col.runId,
       nameserver: nameserverFor(manifest, col.mode as DnsMode),
       suffix,
       workDir: join(dir, "work"),
+      image: imageOf(kind, options),
       ...(col.sourceAddress ? { sourceAddress: col.sourceAddress } : {}),
       ...(options.eximDaneCiphers ? { eximDaneCiphers: options.eximDaneCiphers } : {}),
       log,
-    });
+    };
+    // The generic driver cannot read the MTA's queue: the scenarios the lab has not decided yet stand for it.
+    const pending = async () =>
+      (await fetchReport(labUrl, col.runId)).filter(
+        (g) => scenarios.some((s) => s.id === g.scenario) && (g.verdict === "pending" || g.verdict === "not-tested"),
+      ).length;
+    const driver = makeDriver(col.id, kind, prepared.get(col.id), driverOptions, pending);
     const t0 = performance.now();
     try {
       log(`${col.id}: starting container`);
@@ -226,13 +357,13 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
       });
       col.timings = { startMs, ...t };
       outcomes.set(col.id, await driver.outcomes(recipients));
-      writeFileSync(join(dir, `${col.id.replace("/", "-")}.log`), await driver.rawLog());
+      writeFileSync(join(dir, `${fileId(col)}.log`), await driver.rawLog());
     } catch (err) {
       col.error = (err as Error).message;
-      log(`${col.id}: ${col.error}`);
+      log(`${col.id}: did not run: ${col.error}`);
       if (!(err instanceof ContainerError)) {
         const raw = await driver.rawLog().catch(() => "");
-        if (raw) writeFileSync(join(dir, `${col.id.replace("/", "-")}.log`), raw);
+        if (raw) writeFileSync(join(dir, `${fileId(col)}.log`), raw);
       }
     } finally {
       await driver.stop();
@@ -296,6 +427,15 @@ export interface CheckCommandOptions {
   /** The lab's state directory (default `.lab`): its manifest is read and the results are saved under it. */
   stateDir?: string;
   eximDaneCiphers?: string;
+  eximConfig?: string | string[];
+  postfixConfig?: string | string[];
+  eximImage?: string;
+  postfixImage?: string;
+  image?: string;
+  submit?: string;
+  flush?: string;
+  log?: string;
+  start?: string;
 }
 
 const listOf = (v: string | string[] | undefined): string[] | undefined =>
@@ -313,17 +453,45 @@ const listOf = (v: string | string[] | undefined): string[] | undefined =>
 export async function checkCommand(o: CheckCommandOptions): Promise<number> {
   const format = (o.format ?? "table") as MatrixFormat;
   if (!MATRIX_FORMATS.includes(format)) {
-    throw new Error(`unknown --format "${o.format}": choose one of ${MATRIX_FORMATS.join(", ")}`);
+    throw new CheckInputError(`unknown --format "${o.format}": choose one of ${MATRIX_FORMATS.join(", ")}`);
   }
   const modes = (listOf(o.mode) ?? ["resolver"]) as DnsMode[];
   for (const m of modes) {
-    if (m !== "resolver" && m !== "unbound") throw new Error(`unknown --mode "${m}": choose resolver, unbound or both`);
+    if (m !== "resolver" && m !== "unbound")
+      throw new CheckInputError(`unknown --mode "${m}": choose resolver, unbound or both`);
   }
   const only = listOf(o.only);
   const manifestPath =
     o.manifest ?? (o.labUrl && !o.stateDir ? undefined : join(o.stateDir ?? ".lab", "manifest.json"));
+  const generic = o.image !== undefined ? { image: o.image } : undefined;
+  const orphan = (["submit", "flush", "log", "start"] as const).filter((k) => o[k] !== undefined);
+  if (!generic && orphan.length > 0) {
+    throw new CheckInputError(
+      `${orphan.map((k) => `--${k}`).join(", ")} only work(s) with --image IMAGE (any MTA image): give the image, ` +
+        "or use --exim-config/--postfix-config for a Debian Exim or Postfix configuration.",
+    );
+  }
+  const clients = listOf(o.client);
+  // Directories are taken whole (a name may hold a comma); the option repeats for several.
+  const eximConfigs = o.eximConfig === undefined ? undefined : [o.eximConfig].flat();
+  const postfixConfigs = o.postfixConfig === undefined ? undefined : [o.postfixConfig].flat();
   const result = await runCheck({
-    clients: listOf(o.client) ?? ["exim", "postfix"],
+    ...(clients ? { clients } : {}),
+    ...(eximConfigs ? { eximConfigs } : {}),
+    ...(postfixConfigs ? { postfixConfigs } : {}),
+    ...(o.eximImage ? { eximImage: o.eximImage } : {}),
+    ...(o.postfixImage ? { postfixImage: o.postfixImage } : {}),
+    ...(generic
+      ? {
+          generic: {
+            ...generic,
+            ...(o.submit !== undefined ? { submit: o.submit } : {}),
+            ...(o.flush !== undefined ? { flush: o.flush } : {}),
+            ...(o.log !== undefined ? { log: o.log } : {}),
+            ...(o.start !== undefined ? { start: o.start } : {}),
+          },
+        }
+      : {}),
     modes,
     ...(only?.length ? { only } : {}),
     ...(manifestPath ? { manifestPath } : {}),
@@ -331,7 +499,8 @@ export async function checkCommand(o: CheckCommandOptions): Promise<number> {
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
     ...(o.eximDaneCiphers ? { eximDaneCiphers: o.eximDaneCiphers } : {}),
   });
-  process.stdout.write(formatMatrix(result.matrix, format));
+  // When no column ran, the matrix would be empty: the reasons (already printed) are all there is to say.
+  if (result.matrix.columns.some((c) => !c.error)) process.stdout.write(formatMatrix(result.matrix, format));
   process.stderr.write(`check: results saved in ${result.dir}\n`);
   return result.exitCode;
 }

@@ -44,8 +44,13 @@ export interface ClientContainerSpec {
   image: string;
   /** Shown in errors and progress ("exim-strict"). */
   label: string;
-  command: string[];
+  /** The container's command; omitted: the image's own entrypoint and command (an MTA image that starts itself). */
+  command?: string[];
+  /** Replaces the image's entrypoint (Docker then ignores the image's command too). */
+  entrypoint?: string[];
   files: FileInContainer[];
+  /** Host directories bind-mounted read-only (a user's configuration copy). */
+  mounts?: { source: string; target: string }[];
   /** Host directory for files bind-mounted into the container (resolv.conf). */
   hostDir: string;
   /** Lines of /etc/resolv.conf. */
@@ -91,15 +96,23 @@ export function checkEngine(): void {
   }
 }
 
-/** Is the image there? (it cannot be pulled: no registry) */
+/** Is the image there? (it is never pulled here: the lab's images are built locally, a user's must be loaded) */
 export function checkImage(image: string): void {
-  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", image], { encoding: "utf8" });
-  if (r.status !== 0) {
-    throw new ContainerError(
-      `The client image ${image} is missing. Images are built from Debian packages, not pulled: run ` +
-        "`sudo bash scripts/setup-host.sh` (about a minute per image the first time, seconds afterwards).",
-    );
-  }
+  const r = spawnSync("docker", ["image", "inspect", "--format", "{{.Id}}", image], {
+    encoding: "utf8",
+    timeout: 15_000,
+  });
+  if (r.status === 0) return;
+  const ours = /^localhost\/danelab-([a-z0-9-]+)(?::[\w.-]+)?$/.exec(image);
+  throw new ContainerError(
+    ours
+      ? `The client image ${image} is missing. The lab's images are built from Debian packages, not pulled: run ` +
+          `\`sudo bash scripts/images/build.sh ${ours[1]}\` (about a minute the first time), or ` +
+          "`sudo bash scripts/setup-host.sh` for all of them."
+      : `The image ${image} is not in the local Docker engine (\`docker image inspect ${image}\` fails). Pull it ` +
+          `(\`docker pull ${image}\`), load it (\`docker load -i FILE\`) or build it (\`docker build -t ${image} DIR\`) ` +
+          "first; danelab does not pull images itself.",
+  );
 }
 
 /**
@@ -137,17 +150,21 @@ export async function startClientContainer(spec: ClientContainerSpec): Promise<C
 
   let started: StartedTestContainer;
   try {
-    started = await new GenericContainer(spec.image)
+    let container = new GenericContainer(spec.image)
       .withNetworkMode("host")
       .withLabels({ "org.danelab.client": spec.label })
-      .withCommand(spec.command)
-      .withBindMounts([{ source: resolvPath, target: "/etc/resolv.conf", mode: "ro" }])
+      .withBindMounts([
+        { source: resolvPath, target: "/etc/resolv.conf", mode: "ro" },
+        ...(spec.mounts ?? []).map((m) => ({ ...m, mode: "ro" as const })),
+      ])
       .withCopyContentToContainer(
         spec.files.map((f) => ({ content: f.content, target: f.target, mode: f.mode ?? 0o644 })),
       )
       .withWaitStrategy(Wait.forSuccessfulCommand(spec.readyCommand))
-      .withStartupTimeout(spec.startupTimeoutMs ?? 30_000)
-      .start();
+      .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
+    if (spec.entrypoint) container = container.withEntrypoint(spec.entrypoint);
+    if (spec.command) container = container.withCommand(spec.command);
+    started = await container.start();
   } catch (err) {
     throw new ContainerError(
       `The ${spec.label} container (${spec.image}) did not become ready (${(err as Error).message.split("\n")[0]}). ` +

@@ -12,10 +12,17 @@
 // DANE needs DNSSEC-validated answers (RFC 7672 §2.1): `dns_dnssec_ok = 1` sets the DO bit, the router requests
 // DNSSEC, and resolv.conf carries `options trust-ad` (clients/container.ts) so glibc passes the AD bit on.
 import { join } from "node:path";
-import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "./container.js";
+import {
+  type ClientContainer,
+  type ClientContainerSpec,
+  clientImage,
+  resolvConfFor,
+  startClientContainer,
+} from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, testMessage } from "./driver.js";
 import { parseEximLog } from "./exim-log.js";
 import type { ClientOutcome } from "./outcome.js";
+import { CheckInputError, type PreparedConfig } from "./user-config.js";
 
 export type EximMode = "strict" | "try";
 
@@ -26,6 +33,30 @@ export interface EximConfigOptions {
   /** Workaround for Debian bug #1075900's cipher choice, known to work: `NORMAL:%COMPAT`. */
   daneRequireTlsCiphers?: string;
   hostname?: string;
+}
+
+/**
+ * `dane_require_tls_ciphers` is pasted into exim.conf and expanded by Exim, so only a GnuTLS priority string may pass:
+ * keywords and names ([A-Za-z0-9_.-]) joined by `:` with the `+ - ! %` modifiers, `@` for system keywords and `,` for
+ * their fallback lists (GnuTLS manual, "Priority strings"). No white space, newlines, `$`, braces or backslashes: they
+ * would end the option or reach Exim's string expansion.
+ */
+export function checkGnutlsPriority(value: string): string {
+  const v = value.trim();
+  const bad = [...v].find((ch) => !/[A-Za-z0-9_.:+\-!%@,]/.test(ch));
+  if (!v || bad !== undefined || v.length > 300) {
+    const what = !v
+      ? "is empty"
+      : bad !== undefined
+        ? `contains ${JSON.stringify(bad)}`
+        : `is ${v.length} characters long (more than 300)`;
+    throw new CheckInputError(
+      `--exim-dane-ciphers ${what}: it must be a GnuTLS priority string — keywords joined by ':' with the ` +
+        "modifiers + - ! %, e.g. 'NORMAL:%COMPAT' (the known workaround for Debian bug #1075900). It is written " +
+        "into Exim's configuration, so spaces, newlines, '$', braces and backslashes are refused.",
+    );
+  }
+  return v;
 }
 
 /** The whole exim4.conf for a DANE client: pure, so tests can read it. */
@@ -71,7 +102,7 @@ remote_smtp:
   driver = smtp
 ${o.sourceAddress ? `  interface = ${o.sourceAddress}\n` : ""}  connect_timeout = 15s
   # RFC 7672 §2.2: with usable TLSA records, TLS with authentication by them is mandatory.
-${strict ? "  hosts_require_dane = *\n" : "  hosts_try_dane = *\n"}${o.daneRequireTlsCiphers ? `  dane_require_tls_ciphers = ${o.daneRequireTlsCiphers}\n` : ""}
+${strict ? "  hosts_require_dane = *\n" : "  hosts_try_dane = *\n"}${o.daneRequireTlsCiphers ? `  dane_require_tls_ciphers = ${checkGnutlsPriority(o.daneRequireTlsCiphers)}\n` : ""}
 begin retry
 
 *  *  F,2h,1m
@@ -90,39 +121,100 @@ for id in $ids; do exim -M "$id" & done; wait; echo $ids | wc -w`;
 
 export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
   const variant = `exim-${mode}`;
+  const conf = eximConfig({
+    mode,
+    ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
+    ...(options.eximDaneCiphers ? { daneRequireTlsCiphers: options.eximDaneCiphers } : {}),
+  });
+  return eximContainerDriver(variant, options, {
+    files: [{ target: "/etc/exim4/exim4.conf", content: conf }],
+    async prepare(c) {
+      // A config error would otherwise show up as every delivery failing.
+      const check = await c.exec(["exim", "-bV"]);
+      if (check.exitCode !== 0) {
+        throw new Error(`${variant}: Exim rejects the generated /etc/exim4/exim4.conf: ${check.stdout}${check.stderr}`);
+      }
+      return "/var/log/exim4/mainlog";
+    },
+  });
+}
+
+/**
+ * A mail admin's own Debian Exim configuration (`--exim-config`): the edited copy (clients/user-config.ts) is mounted
+ * at /etc/exim4 and Debian's `update-exim4.conf` generates the configuration in the container, as on the user's host
+ * — split or not, with the user's macros, routers and transports. Submission, retries and the log are as above.
+ */
+export function eximUserDriver(config: PreparedConfig, variant: string, options: DriverOptions): MtaDriver {
+  return eximContainerDriver(variant, options, {
+    files: [],
+    mounts: [{ source: config.copy, target: "/etc/exim4" }],
+    async prepare(c) {
+      // Debian's generator, as `dpkg-reconfigure exim4-config` or the package's postinst would run it.
+      const gen = await c.sh("update-exim4.conf --verbose 2>&1");
+      const check = gen.exitCode === 0 ? await c.sh("exim -bV 2>&1 >/dev/null") : gen;
+      if (gen.exitCode !== 0 || check.exitCode !== 0) {
+        throw new CheckInputError(
+          `${gen.exitCode !== 0 ? "update-exim4.conf" : "Exim"} rejects the configuration from ` +
+            `${config.source} (with the lab's changes; the edited copy is ${config.copy}): ` +
+            `${(gen.exitCode !== 0 ? gen.stdout : check.stdout).trim().split("\n").slice(-3).join(" / ")}. ` +
+            "Fix it in your configuration (`update-exim4.conf && exim -bV` on your host shows the same error).",
+        );
+      }
+      // The main log is where the user's log_file_path says; "syslog" alone leaves nothing to read.
+      const path = (await c.sh("exim -bP log_file_path")).stdout.replace(/^.*=\s*/, "").trim();
+      const file = path.split(":").find((p) => p.includes("%s"));
+      if (path && !file) {
+        throw new CheckInputError(
+          `Your configuration logs to "${path}" only; the check reads Exim's main log file. Add a file path ` +
+            "(e.g. log_file_path = /var/log/exim4/%slog : syslog) to MAIN_LOG_FILE_PATH or log_file_path.",
+        );
+      }
+      // CV= (tls_certificate_verified) and X= (tls_cipher) are how the main log says a delivery was DANE, TLS or not.
+      const selector = (await c.sh("exim -bP log_selector")).stdout;
+      const dropped = ["tls_certificate_verified", "tls_cipher"].filter((s) => selector.includes(`-${s}`));
+      if (dropped.length > 0)
+        options.log?.(
+          `${variant}: your log_selector turns off ${dropped.join(" and ")}: the client-side cells cannot tell DANE ` +
+            "from other TLS (the lab's grades are not affected).",
+        );
+      return file ? file.replace("%s", "main") : "/var/log/exim4/mainlog";
+    },
+  });
+}
+
+/** Messages this check submitted still on the queue (bounces, sender <>, are not ours to wait for). */
+const QUEUED_OURS = `exim -bp | awk -v s="<$SENDER>" 'NF >= 4 && $4 == s { n++ } END { print n + 0 }'`;
+
+/** One Exim in a container: `prepare` checks the configuration once it runs and says where the main log is. */
+function eximContainerDriver(
+  variant: string,
+  options: DriverOptions,
+  spec: Pick<ClientContainerSpec, "files" | "mounts"> & { prepare: (c: ClientContainer) => Promise<string> },
+): MtaDriver {
   let container: ClientContainer | null = null;
+  let mainlog = "/var/log/exim4/mainlog";
   const need = () => {
     if (!container) throw new Error(`${variant}: start() first`);
     return container;
   };
+  const sender = `SENDER=sender@${SENDER_DOMAIN};`;
   return {
     variant,
     async start() {
-      const conf = eximConfig({
-        mode,
-        ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
-        ...(options.eximDaneCiphers ? { daneRequireTlsCiphers: options.eximDaneCiphers } : {}),
-      });
       container = await startClientContainer({
         image: options.image ?? clientImage("exim"),
         label: variant,
         command: ["sleep", "infinity"],
-        files: [
-          { target: "/etc/exim4/exim4.conf", content: conf },
-          { target: "/danelab/message", content: testMessage(options.runId, variant) },
-        ],
-        hostDir: join(options.workDir, variant),
+        files: [...spec.files, { target: "/danelab/message", content: testMessage(options.runId, variant) }],
+        ...(spec.mounts ? { mounts: spec.mounts } : {}),
+        hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
         resolvConf: resolvConfFor(options.nameserver),
-        readyCommand: "exim -bV >/dev/null",
+        readyCommand: "true",
       });
-      // A config error would otherwise show up as every delivery failing.
-      const check = await container.exec(["exim", "-bV"]);
-      if (check.exitCode !== 0) {
-        throw new Error(`${variant}: Exim rejects the generated /etc/exim4/exim4.conf: ${check.stdout}${check.stderr}`);
-      }
+      mainlog = await spec.prepare(container);
     },
     async submit(recipients) {
-      const r = await need().sh(`SENDER=sender@${SENDER_DOMAIN}; ${SUBMIT}`, ...recipients);
+      const r = await need().sh(`${sender} ${SUBMIT}`, ...recipients);
       if (r.exitCode !== 0 && r.stderr.trim())
         options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
     },
@@ -131,15 +223,14 @@ export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
       return Number.parseInt(r.stdout.trim().split("\n").pop() ?? "0", 10) || 0;
     },
     async queued() {
-      const r = await need().sh("exim -bpc");
+      const r = await need().sh(`${sender} ${QUEUED_OURS}`);
       return Number.parseInt(r.stdout.trim(), 10) || 0;
     },
     async outcomes(recipients): Promise<Map<string, ClientOutcome>> {
-      const log = await need().readFile("/var/log/exim4/mainlog");
-      return parseEximLog(log, recipients);
+      return parseEximLog(await need().readFile(mainlog), recipients);
     },
     async rawLog() {
-      return need().readFile("/var/log/exim4/mainlog");
+      return need().readFile(mainlog);
     },
     async stop() {
       await container?.stop();

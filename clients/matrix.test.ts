@@ -80,7 +80,9 @@ describe("check options", () => {
   it("expands exim into both DANE modes and rejects unknown clients with the list", () => {
     expect(resolveClients(["exim,postfix"])).toEqual(["exim-try", "exim-strict", "postfix"]);
     expect(resolveClients(["postfix", "exim-strict"])).toEqual(["postfix", "exim-strict"]);
-    expect(() => resolveClients(["sendmail"])).toThrow(/unknown client "sendmail": choose from exim, exim-try/);
+    expect(() => resolveClients(["sendmail"])).toThrow(
+      /unknown --client "sendmail": the built-in clients are exim \(= exim-try and exim-strict\), exim-try, exim-strict, postfix\. To check your own MTA use --exim-config DIR/,
+    );
   });
 
   it("run stamps sort and fit the lab's run-id alphabet", () => {

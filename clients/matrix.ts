@@ -21,6 +21,8 @@ export interface MatrixColumn {
   timings?: { startMs: number; firstAttemptMs: number; totalMs: number; rounds: number };
   /** Set when the column could not run at all (image missing, container failed). */
   error?: string;
+  /** A user's configuration (`check --exim-config/--postfix-config`): what the lab changed in its copy. */
+  changes?: string[];
 }
 
 export interface MatrixCell {
@@ -153,10 +155,10 @@ export function formatMarkdown(matrix: Matrix): string {
     });
     return `| \`${r.scenario}\` | ${r.expect} | ${cells.join(" | ")} |`;
   });
-  const runs = matrix.columns.map(
-    (c) =>
-      `- **${c.id}**: run \`${c.runId}\`${c.sourceAddress ? ` from ${c.sourceAddress}` : ""}${c.error ? ` — did not run: ${c.error}` : ""}`,
-  );
+  const runs = matrix.columns.flatMap((c) => [
+    `- **${c.id}**: run \`${c.runId}\`${c.sourceAddress ? ` from ${c.sourceAddress}` : ""}${c.error ? ` — did not run: ${c.error}` : ""}`,
+    ...(c.changes ?? []).map((ch) => `  - changed in the lab's copy: ${mdEscape(ch)}`),
+  ]);
   const found = findings(matrix).map((f) => `- ${mdEscape(f)}`);
   return [
     `# danelab client matrix (${matrix.generated})`,

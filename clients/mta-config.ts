@@ -195,7 +195,7 @@ export function postfixSettings(lab: LabTarget): [name: string, value: string, w
 
 /** The value of a main.cf parameter (the last definition wins, as in postconf(5)), or null. */
 export function mainCfValue(text: string, name: string): string | null {
-  const all = [...text.matchAll(new RegExp(`^${name}\\s*=\\s*(.*)$`, "gm"))];
+  const all = [...text.matchAll(new RegExp(`^${name}[ \\t]*=[ \\t]*(.*)$`, "gm"))];
   return all.length ? all[all.length - 1]![1]!.trim() : null;
 }
 
@@ -244,7 +244,7 @@ export function postfixPlan(lab: LabTarget, current: CurrentFiles): MtaPlan {
     );
   }
   const notes: string[] = [];
-  if (/^relayhost\s*=\s*\S/m.test(main)) {
+  if (/^relayhost[ \t]*=[ \t]*\S/m.test(main)) {
     notes.push(
       "main.cf sets a relayhost: Postfix hands every message to it and never looks up the lab's MX records. Empty " +
         "it for the lab ('postconf -e relayhost='), or check the relay instead.",

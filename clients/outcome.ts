@@ -14,7 +14,8 @@ export type OutcomeStatus =
   | "delivered" //      accepted by a server (`=>`, status=sent)
   | "deferred" //       still queued after the last attempt (`==`, status=deferred)
   | "bounced" //        permanently failed (`**`, status=bounced)
-  | "not-attempted"; // the log shows no delivery attempt for it
+  | "not-attempted" //  the log shows no delivery attempt for it
+  | "unparsed"; //      an MTA the lab does not know (`check --image`): only its log lines, no verdict read from them
 
 export interface ClientOutcome {
   recipient: string;
@@ -31,6 +32,8 @@ export interface ClientOutcome {
   error?: string;
   /** The log lines about this message, in order (for the report's details). */
   lines: string[];
+  /** `unparsed` only: false when no log was given (`--log`), so there are no lines to show. */
+  logged?: boolean;
 }
 
 /** One short phrase for tables: "delivered (DANE)", "deferred", "bounced". */
@@ -50,6 +53,16 @@ export function describeOutcome(o: ClientOutcome | undefined): string {
       return o.attempts > 1 ? `deferred ×${o.attempts}` : "deferred";
     case "bounced":
       return "bounced";
+    case "unparsed": {
+      if (o.logged === false) return "(no client log)";
+      const line = o.lines.at(-1)?.trim();
+      if (!line) return "(no log line for it)";
+      // What the MTA says after naming the recipient (Postfix: "relay=…, status=sent (…)"); the full line is in the
+      // findings and the saved log.
+      const i = line.toLowerCase().indexOf(o.recipient.toLowerCase());
+      const said = (i >= 0 ? line.slice(i + o.recipient.length) : line).replace(/^[>,\s]+/, "") || line;
+      return said.length > 60 ? `${said.slice(0, 59)}…` : said;
+    }
     default:
       return "not attempted";
   }

@@ -8,10 +8,17 @@
 // (default `ns:.`, which the lab does not serve — so `ns:<lab suffix>`). RFC 7672 §2.2: with usable TLSA records
 // delivery is only over authenticated TLS; with insecure DNS Postfix falls back to opportunistic TLS ("may").
 import { join } from "node:path";
-import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "./container.js";
+import {
+  type ClientContainer,
+  type ClientContainerSpec,
+  clientImage,
+  resolvConfFor,
+  startClientContainer,
+} from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, sleep, testMessage } from "./driver.js";
 import type { ClientOutcome } from "./outcome.js";
 import { parsePostfixLog } from "./postfix-log.js";
+import type { PreparedConfig } from "./user-config.js";
 
 export const POSTFIX_LOG = "/var/log/postfix.log";
 
@@ -67,7 +74,10 @@ exec postfix start-fg`;
 
 const SUBMIT = `for r in "$@"; do (sendmail -f "$SENDER" "$r" < /danelab/message || echo "sendmail failed for $r" >&2) & done; wait`;
 
-/** Queue entries by queue: postqueue -j prints one JSON object per message. */
+/**
+ * Queue entries by queue: postqueue -j prints one JSON object per message. Bounces (sender "") are not counted: a
+ * user's configuration sends them towards the sender's `.invalid` domain, where they wait, and the check does not.
+ */
 async function queueState(c: ClientContainer): Promise<{ total: number; busy: number }> {
   const r = await c.exec(["postqueue", "-j"]);
   let total = 0;
@@ -75,7 +85,8 @@ async function queueState(c: ClientContainer): Promise<{ total: number; busy: nu
   for (const line of r.stdout.split("\n")) {
     if (!line.trim()) continue;
     try {
-      const entry = JSON.parse(line) as { queue_name?: string };
+      const entry = JSON.parse(line) as { queue_name?: string; sender?: string };
+      if (entry.sender === "") continue;
       total++;
       if (entry.queue_name !== "deferred" && entry.queue_name !== "hold") busy++;
     } catch {
@@ -105,7 +116,57 @@ async function settle(c: ClientContainer, before: number, expected: number, limi
 }
 
 export function postfixDriver(options: DriverOptions & { settleLimitMs?: number }): MtaDriver {
-  const variant = "postfix";
+  return postfixContainerDriver("postfix", options, {
+    command: ["sh", "/danelab/start.sh"],
+    files: [
+      {
+        target: "/etc/postfix/main.cf",
+        content: postfixMainCf({
+          suffix: options.suffix,
+          ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
+        }),
+      },
+      { target: "/danelab/start.sh", content: START, mode: 0o755 },
+    ],
+  });
+}
+
+/** Where the edited copy of a user's /etc/postfix is mounted; the start script copies it over the image's. */
+const USER_CONFIG = "/danelab/postfix-config";
+
+/**
+ * Container start for a user's configuration: their files over the image's /etc/postfix (so a copy without
+ * postfix-files or dynamicmaps.cf still starts), then Debian's own instance preparation (it copies resolv.conf and
+ * friends into the chroot when master.cf chroots services, as the init script does on the user's host).
+ */
+const USER_START = `set -e
+cp -a ${USER_CONFIG}/. /etc/postfix/
+sh /usr/lib/postfix/configure-instance.sh - || echo "configure-instance.sh failed (chroot may lack resolv.conf)" >&2
+install -d -o postfix -g root -m 700 /var/spool/postfix/hold /var/spool/postfix/trace
+newaliases 2>/dev/null || true
+exec postfix start-fg`;
+
+/**
+ * A mail admin's own Postfix configuration (`--postfix-config`): the edited copy (clients/user-config.ts) replaces
+ * the image's /etc/postfix; submission, retries and the log are as for the built-in column.
+ */
+export function postfixUserDriver(
+  config: PreparedConfig,
+  variant: string,
+  options: DriverOptions & { settleLimitMs?: number },
+): MtaDriver {
+  return postfixContainerDriver(variant, options, {
+    command: ["sh", "/danelab/start.sh"],
+    mounts: [{ source: config.copy, target: USER_CONFIG }],
+    files: [{ target: "/danelab/start.sh", content: USER_START, mode: 0o755 }],
+  });
+}
+
+function postfixContainerDriver(
+  variant: string,
+  options: DriverOptions & { settleLimitMs?: number },
+  spec: Pick<ClientContainerSpec, "command" | "files" | "mounts">,
+): MtaDriver {
   const limit = options.settleLimitMs ?? 90_000;
   let container: ClientContainer | null = null;
   const need = () => {
@@ -118,22 +179,15 @@ export function postfixDriver(options: DriverOptions & { settleLimitMs?: number 
       container = await startClientContainer({
         image: options.image ?? clientImage("postfix"),
         label: variant,
-        command: ["sh", "/danelab/start.sh"],
+        ...spec,
         files: [
-          {
-            target: "/etc/postfix/main.cf",
-            content: postfixMainCf({
-              suffix: options.suffix,
-              ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
-            }),
-          },
-          { target: "/danelab/start.sh", content: START, mode: 0o755 },
+          ...spec.files,
           // postfix-script skips its integrity checks (seconds of find/chmod on a busy machine) when this exists;
           // the image is fresh from the Debian package, so there is nothing to repair.
           { target: "/var/spool/postfix/quick-start", content: "" },
           { target: "/danelab/message", content: testMessage(options.runId, variant) },
         ],
-        hostDir: join(options.workDir, variant),
+        hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
         resolvConf: resolvConfFor(options.nameserver),
         readyCommand: "postfix status",
       });

@@ -201,3 +201,23 @@ export async function openSmtpSession(
     throw ioError(err, "greeting");
   }
 }
+
+/**
+ * One message in a session of its own (`danelab check --image … --submit smtp://`, where messages go out in
+ * parallel): resolves when the MTA accepted it, throws an error naming the step and the reply otherwise.
+ */
+export async function submitOne(
+  target: SmtpTarget,
+  from: string,
+  recipient: string,
+  content: string,
+  timeoutMs: number,
+): Promise<void> {
+  const session = await openSmtpSession(target, { connectTimeoutMs: timeoutMs, replyTimeoutMs: timeoutMs });
+  try {
+    const r = await session.send(from, recipient, content);
+    if (!r.accepted) throw new Error(`${target.host}:${target.port} refused at ${r.stage}: ${replyText(r.reply)}`);
+  } finally {
+    await session.close();
+  }
+}

@@ -175,12 +175,20 @@ catalogueOptions(program.command("scenarios"))
     );
   });
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
 program
   .command("check")
   .description(
-    "run real MTAs (Exim/GnuTLS, Postfix/OpenSSL) in containers against a running lab: scenario × client matrix",
+    "run MTAs in containers against a running lab and print the scenario × client matrix: the built-in Exim/GnuTLS " +
+      "and Postfix/OpenSSL, your own Debian Exim or Postfix configuration (--exim-config, --postfix-config), or any " +
+      "MTA image (--image)",
   )
-  .option("--client <names>", "clients to run", list, ["exim", "postfix"])
+  .option(
+    "--client <names>",
+    "built-in clients: exim (= exim-try, exim-strict), postfix (default: both, unless a user MTA is given)",
+    list,
+  )
   .addOption(
     new Option("--mode <mode>", "trust mode: the lab's resolver mode or a real unbound")
       .choices(["resolver", "unbound"])
@@ -196,9 +204,55 @@ program
     "Exim's dane_require_tls_ciphers (GnuTLS priority string) for the exim columns; 'NORMAL:%COMPAT' is the known " +
       "workaround for Debian bug #1075900 (Key usage violation)",
   )
+  .option(
+    "--exim-config <dir>",
+    "a copy of your /etc/exim4 (Debian, split or not): run in the Debian Exim image with update-exim4.conf; the lab " +
+      "changes only configtype 'local' → 'internet', the 127/8 MX routing macro and the source address, and prints " +
+      "what it changed (repeatable; your directory is never written)",
+    collect,
+  )
+  .option(
+    "--postfix-config <dir>",
+    "a copy of your /etc/postfix: run in the Debian Postfix image; the lab changes only maillog_file, " +
+      "smtp_tls_loglevel 0 → 1, smtp_bind_address, relayhost and the listening services, and prints what it changed " +
+      "(repeatable)",
+    collect,
+  )
+  .option(
+    "--exim-image <image>",
+    "image for --exim-config (default localhost/danelab-exim; e.g. localhost/danelab-exim-heavy)",
+  )
+  .option("--postfix-image <image>", "image for --postfix-config (default localhost/danelab-postfix)")
+  .option("--image <image>", "any MTA image (host network, the lab's resolv.conf); needs --submit and --flush")
+  .option("--submit <how>", "--image: 'sendmail' (its sendmail command) or smtp://127.0.0.1:PORT (its listener)")
+  .option("--flush <cmd>", "--image: shell command that retries the queue now, e.g. 'exim -qff' or 'postqueue -f'")
+  .option("--log <path>", "--image: the MTA's log file in the container (its lines naming each recipient are shown)")
+  .option(
+    "--start <cmd>",
+    "--image: shell command that starts the MTA and returns (default: the image's own command keeps it running)",
+  )
+  .addHelpText(
+    "after",
+    `
+Your own MTA (with the lab running, e.g. \`danelab up\` in another terminal):
+  sudo cp -a /etc/exim4 ./my-exim4 && sudo danelab check --exim-config ./my-exim4
+  sudo cp -a /etc/postfix ./my-postfix && sudo danelab check --postfix-config ./my-postfix
+  sudo danelab check --image my/mta:1 --start 'mtactl start' --submit smtp://127.0.0.1:2525 \\
+      --flush 'mtactl flush' --log /var/log/mta.log
+Each is one column of the matrix: the lab's grade (from what arrived at its servers) next to the MTA's own log line.
+Results: <state-dir>/checks/<time>/ (matrix.json, matrix.md, junit.xml, each MTA's log, the edited copies).`,
+  )
   .action(async (opts) => {
     const { runCheckCommand } = await import("../clients/check.js");
-    process.exitCode = await runCheckCommand(opts);
+    try {
+      process.exitCode = await runCheckCommand(opts);
+    } catch (err) {
+      // clients/ speaks to the user in these (a lab that cannot be read, a container engine or image that is not
+      // there, an option that cannot be used): one paragraph, no stack.
+      if (err instanceof Error && /^(LabAccessError|ContainerError|CheckInputError|SubmitError)$/.test(err.name))
+        throw new UserError(err.message);
+      throw err;
+    }
   });
 
 program
