@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `danelab` command line: `up` (what `npm run lab` runs), `report`, `explain`, `export`, `scenarios`, `check`,
-// `send` and `watch` (a user's own MTA against the lab).
+// `instructions`, `send` and `watch` (a user's own MTA against the lab), `doctor`.
 // Every failure a user can cause (bad scenario file, port taken, no root for port 25/53, unwritable state directory,
 // unbound missing) ends in one paragraph naming the cause and the fix, and a non-zero exit — never a stack trace.
 import { readFileSync } from "node:fs";
@@ -341,6 +341,40 @@ Exit status: 0 every scenario final and none failed; 1 a scenario failed (also a
     const stop = new AbortController();
     process.once("SIGINT", () => stop.abort());
     process.exitCode = await watchCommand({ ...opts, signal: stop.signal });
+  });
+
+program
+  .command("doctor")
+  .description(
+    "check that this machine has what the lab and its tests need, and that each tool works (not only that it is on\n" +
+      "PATH: swaks must have STARTTLS, openssl DANE, ...); Docker and the client images, ports 25/53, resolv.conf,\n" +
+      "the state directory. One line per check (ok/warn/FAIL/info) and, for each problem, the fix: the Debian\n" +
+      "package to install or the command to run. Exit status 1 when a check FAILs.",
+  )
+  .option("--tools-only", "only the tool checks (what works inside a plain container: no Docker, ports or state)")
+  .option("--json", "print the results as JSON: { ok, checks: [{ name, level, detail, fix? }] }")
+  .option("--state-dir <dir>", "the state directory to check", DEFAULTS.stateDir)
+  .option("--dns-address <ip>", "the DNS address whose port 53 must be free", ipv4Loopback, DEFAULTS.dnsAddress)
+  .option(
+    "--smtp-address <ip>",
+    "the first SMTP address whose port 25 must be free",
+    ipv4Loopback,
+    DEFAULTS.smtpFirstAddress,
+  )
+  .action(async (opts) => {
+    const { doctorExitCode, formatResults, runDoctor } = await import("./doctor.js");
+    const results = await runDoctor({
+      toolsOnly: Boolean(opts.toolsOnly),
+      stateDir: opts.stateDir,
+      dnsAddress: opts.dnsAddress,
+      smtpAddress: opts.smtpAddress,
+    });
+    console.log(
+      opts.json
+        ? JSON.stringify({ ok: doctorExitCode(results) === 0, checks: results }, null, 2)
+        : formatResults(results),
+    );
+    process.exitCode = doctorExitCode(results);
   });
 
 function catalogueFrom(opts: {
