@@ -345,11 +345,13 @@ Exit status: 0 every scenario final and none failed; 1 a scenario failed (also a
 
 program
   .command("doctor")
+  .summary("check that this machine has what the lab and its tests need, and that each tool works")
   .description(
-    "check that this machine has what the lab and its tests need, and that each tool works (not only that it is on\n" +
-      "PATH: swaks must have STARTTLS, openssl DANE, ...); Docker and the client images, ports 25/53, resolv.conf,\n" +
-      "the state directory. One line per check (ok/warn/FAIL/info) and, for each problem, the fix: the Debian\n" +
-      "package to install or the command to run. Exit status 1 when a check FAILs.",
+    "Check that this machine has what the lab and its tests need, and that each tool works, not only that it is on " +
+      "PATH (swaks must have STARTTLS, openssl s_client DANE, chromium must render a page, ...); then the Docker " +
+      "engine and the client images, ports 25/53 on the lab's addresses, resolv.conf and the state directory. One " +
+      "line per check (ok, warn, FAIL or info) and, under each problem, the fix: the Debian package to install or " +
+      "the command to run. Exit status 1 when a check FAILs.",
   )
   .option("--tools-only", "only the tool checks (what works inside a plain container: no Docker, ports or state)")
   .option("--json", "print the results as JSON: { ok, checks: [{ name, level, detail, fix? }] }")

@@ -41,6 +41,8 @@ export interface ToolCheck {
   packages: string[];
   /** Why a tool that runs may still not work, and the fix for that case. */
   hint?: string;
+  /** The line of a broken tool's output that says why (default: the first line that sounds like an error). */
+  explains?: RegExp;
   /** A missing or broken optional tool is a warning: only some tests need it. */
   optional?: boolean;
   timeoutMs?: number;
@@ -56,6 +58,7 @@ export const TOOL_CHECKS: readonly ToolCheck[] = [
     purpose: "scripted SMTP sessions in the SMTP tests",
     argv: ["swaks", "--support"],
     works: /^=== (TLS supported)/m,
+    explains: /TLS not available.*/,
     packages: ["swaks", "libnet-ssleay-perl"],
     hint: SWAKS_HINT,
   },
@@ -245,7 +248,7 @@ export function judgeTool(check: ToolCheck, run: ToolRun): CheckResult {
   if (m && (run.status === 0 || check.anyExitStatus)) {
     return { name: check.name, level: "ok", detail: check.shows ?? m[1] ?? "works" };
   }
-  const why = failureLine(run.output) ?? `exit status ${run.status}, no output`;
+  const why = failureLine(run.output, check.explains) ?? `exit status ${run.status}, no output`;
   return {
     name: check.name,
     level: bad,
@@ -254,13 +257,22 @@ export function judgeTool(check: ToolCheck, run: ToolRun): CheckResult {
   };
 }
 
-/** The most telling line of a failed tool's output: one that says what is missing or wrong, else the first one. */
-export function failureLine(output: string): string | null {
+/**
+ * The most telling line of a failed tool's output: the one `explains` matches, else one that sounds like an error,
+ * else the first one.
+ */
+export function failureLine(output: string, explains?: RegExp): string | null {
   const lines = output
     .split("\n")
     .map((l) => l.replace(/^[*=\s]+/, "").trim())
     .filter(Boolean);
-  return lines.find((l) => /not available|requires|error|not found|cannot|unable|fail/i.test(l)) ?? lines[0] ?? null;
+  const telling = (re: RegExp) => lines.find((l) => re.test(l));
+  return (
+    (explains && telling(explains)) ??
+    telling(/not available|requires|error|not found|cannot|unable|fail/i) ??
+    lines[0] ??
+    null
+  );
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -377,7 +389,7 @@ export function judgePort(
       level: "FAIL",
       detail: `${where} is in use${owner ? `, held by ${owner}` : ""}`,
       fix: owner
-        ? `stop that process if it is not a lab you started, or give danelab up another ${what === "dns" ? "--dns-address" : "--smtp-address"}`
+        ? `stop that process if it is not a lab you started, or give danelab up another ${what.startsWith("dns") ? "--dns-address" : "--smtp-address"}`
         : "find the holder with ss -lnp (as root) and stop it, or give danelab up another address",
     };
   }
