@@ -56,6 +56,9 @@ Debian 12 (bookworm) and 13 (trixie); fails when scripts/host.packages does not 
 
 class StepError extends Error {}
 
+/** Base image build directories in use, removed on Ctrl-C too. */
+const workDirs = new Set<string>();
+
 interface Ran {
   status: number | null;
   stdout: string;
@@ -100,6 +103,7 @@ async function baseImage(release: Release, mirrors: Mirrors): Promise<{ value: s
   const tag = baseImageTag(release, RECIPE, mirrors);
   if ((await run(["docker", "image", "inspect", tag])).status === 0) return { value: tag, note: `${tag} cached` };
   const work = mkdtempSync("/var/tmp/danelab-fresh-");
+  workDirs.add(work);
   try {
     chmodSync(work, 0o755); // package scripts in the chroot need a 0755 root (a mktemp directory is 0700)
     const root = join(work, "root");
@@ -156,6 +160,7 @@ async function baseImage(release: Release, mirrors: Mirrors): Promise<{ value: s
     return { value: tag, note: `${tag} built` };
   } finally {
     rmSync(work, { recursive: true, force: true });
+    workDirs.delete(work);
   }
 }
 
@@ -300,9 +305,10 @@ async function main(): Promise<number> {
   return outcomes.some((o) => o.failure) ? 1 : 0;
 }
 
-// Ctrl-C: remove this run's containers before leaving.
+// Ctrl-C: remove this run's containers and build directories before leaving.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
+    for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
     const names = RELEASES.map((r) => `danelab-fresh-${r}-${process.pid}`);
     spawn("docker", ["rm", "-f", ...names], { stdio: "ignore" }).on("close", () => process.exit(130));
   });
