@@ -32,6 +32,8 @@ export interface ToolCheck {
   /** `{dir}` is replaced by a private temporary directory holding `files`. */
   argv: string[];
   files?: Record<string, string>;
+  /** Extra environment (`{dir}` replaced as in argv). */
+  env?: Record<string, string>;
   /** What a working tool prints; the first capture group (a version), or `shows`, is the detail of an ok. */
   works: RegExp;
   shows?: string;
@@ -186,7 +188,18 @@ export const TOOL_CHECKS: readonly ToolCheck[] = [
   {
     name: "chromium headless",
     purpose: "the web UI tests",
-    argv: ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "data:text/html,<p>danelab-ok</p>"],
+    // A throw-away profile, configuration and cache: nothing is written to the user's ~/.config or ~/.cache.
+    argv: [
+      "chromium",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--user-data-dir={dir}/profile",
+      "--dump-dom",
+      "data:text/html,<p>danelab-ok</p>",
+    ],
+    files: {},
+    env: { XDG_CONFIG_HOME: "{dir}/config", XDG_CACHE_HOME: "{dir}/cache" },
     works: /<p>danelab-ok<\/p>/,
     shows: "renders a page",
     packages: ["chromium"],
@@ -283,21 +296,29 @@ export async function runToolCheck(check: ToolCheck): Promise<CheckResult> {
   const fill = (s: string) => s.replaceAll("{dir}", dir);
   try {
     for (const [name, text] of Object.entries(check.files ?? {})) writeFileSync(join(dir, name), fill(text));
-    const run = await runCommand(check.argv.map(fill), check.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const env = Object.fromEntries(Object.entries(check.env ?? {}).map(([k, v]) => [k, fill(v)]));
+    const run = await runCommand(check.argv.map(fill), check.timeoutMs ?? DEFAULT_TIMEOUT_MS, env);
     return judgeTool(check, run);
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-function runCommand(argv: string[], timeoutMs: number): Promise<ToolRun> {
+function runCommand(argv: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<ToolRun> {
   return new Promise((done) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    // Its own process group, so a timeout also ends what the tool started (chromium's helper processes).
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+      env: { ...process.env, ...env },
+    });
     let output = "";
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill("SIGKILL");
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {}
     }, timeoutMs);
     const take = (b: Buffer) => {
       if (output.length < 100_000) output += b.toString("utf8");

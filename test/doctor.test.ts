@@ -4,7 +4,7 @@
 // Loopback addresses of this file: 127.0.81.1–127.0.81.9.
 import { execFile } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -133,6 +133,14 @@ describe.skipIf(!root)("danelab doctor on this host", () => {
       fix: expect.stringMatching(/setcap cap_net_bind_service=\+ep/),
     });
     expect(byName(checks, "swaks STARTTLS")?.level).toBe("ok"); // the tools work for any user
+  });
+
+  it("leaves the user's home as it was (chromium gets a throw-away profile, configuration and cache)", async () => {
+    const home = join(tmp, "home");
+    mkdirSync(home);
+    const r = await doctor(["--tools-only"], { env: { HOME: home } });
+    expect(r.stdout).toMatch(/ok +chromium headless +renders a page/);
+    expect(readdirSync(home)).toEqual([]);
   });
 
   it("--help says what it checks and what --tools-only leaves out", async () => {

@@ -241,7 +241,7 @@ async function checkRelease(release: Release, mirrors: Mirrors, keep: boolean): 
     return { release, failure: null };
   } catch (err) {
     if (!(err instanceof StepError)) throw err;
-    say(`${release}: FAIL: ${err.message}`);
+    say(`${release}: FAIL: ${err.message.trimEnd()}`);
     return { release, failure: err.message.split("\n")[0]! };
   } finally {
     if (started && !keep) await run(["docker", "rm", "-f", name]);
