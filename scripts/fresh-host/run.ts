@@ -238,6 +238,8 @@ async function checkRelease(release: Release, mirrors: Mirrors, keep: boolean): 
       }
       return { value: undefined, note: "nothing to do" };
     });
+    // The .deb cache keeps only what the archive still serves, so it does not grow with every point release.
+    await inContainer(name, ["apt-get", "-qq", "autoclean"]);
     return { release, failure: null };
   } catch (err) {
     if (!(err instanceof StepError)) throw err;
