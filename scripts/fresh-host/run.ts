@@ -206,7 +206,7 @@ async function checkRelease(release: Release, mirrors: Mirrors, keep: boolean): 
     await step(release, `package step without ${DROPPED_PACKAGE}`, async () => {
       const r = await inContainer(name, [...SETUP, "--quiet", "--packages-file", listPath]);
       if (r.status !== 0) throw new StepError(`setup-host.sh --packages-only failed:\n${tail(r.stdout + r.stderr)}`);
-      return { value: undefined, note: `${countInstalled(r.stderr)} packages asked for` };
+      return { value: undefined, note: `installed ${countInstalled(r.stderr)} packages and their dependencies` };
     });
     await step(release, "doctor must fail swaks STARTTLS", async () => {
       const r = await inContainer(name, DOCTOR);
@@ -242,9 +242,11 @@ async function checkRelease(release: Release, mirrors: Mirrors, keep: boolean): 
     await inContainer(name, ["apt-get", "-qq", "autoclean"]);
     return { release, failure: null };
   } catch (err) {
-    if (!(err instanceof StepError)) throw err;
-    say(`${release}: FAIL: ${err.message.trimEnd()}`);
-    return { release, failure: err.message.split("\n")[0]! };
+    // A step's failure (StepError), or output the steps could not read (the doctor printed no JSON): this release
+    // fails with the reason, and the other release still runs to its end.
+    const message = (err instanceof Error ? err.message : String(err)).trimEnd();
+    say(`${release}: FAIL: ${message}`);
+    return { release, failure: message.split("\n")[0]! };
   } finally {
     if (started && !keep) await run(["docker", "rm", "-f", name]);
     if (started && keep) say(`${release}: container ${name} kept (docker rm -f ${name} removes it)`);
@@ -269,7 +271,10 @@ async function main(): Promise<number> {
     if (a === "--keep") keep = true;
     else if (a === "--release" && (RELEASES as readonly string[]).includes(args[i + 1] ?? ""))
       releases.push(args[++i] as Release);
-    else {
+    else if (a === "--release") {
+      console.error(`fresh-host: --release takes ${RELEASES.join(" or ")}, not '${args[i + 1] ?? ""}'`);
+      return 2;
+    } else {
       console.error(`fresh-host: unknown argument '${a}'\n${USAGE}`);
       return 2;
     }
