@@ -8,10 +8,10 @@
 // bad-input part needs neither. Loopback addresses of this file (block 127.0.82.0/24): lab DNS 127.0.82.53, HTTP
 // 127.0.82.80, SMTP listeners from 127.0.82.100; Exim's listener 127.0.82.25:2525 and its outgoing address
 // 127.0.82.26; the bad-input lab 127.0.82.200–.220.
-import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "../clients/container.js";
