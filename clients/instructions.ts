@@ -88,6 +88,11 @@ function chmodTree(out: string, plan: MtaPlan): void {
   for (const f of plan.files) chmodSync(join(out, f.path), 0o644);
 }
 
+/** How the user ran danelab: through npm (npm run, npx) from a checkout, or an installed `danelab`. */
+export function cliName(): string {
+  return process.env["npm_lifecycle_event"] ? "npx danelab" : "danelab";
+}
+
 export async function runInstructionsCommand(opts: InstructionsOptions): Promise<string> {
   if (!(MTA_KINDS as readonly string[]).includes(opts.mta)) {
     throw new LabAccessError(`unknown --mta "${opts.mta}": choose from ${MTA_KINDS.join(", ")}.`);
@@ -95,7 +100,7 @@ export async function runInstructionsCommand(opts: InstructionsOptions): Promise
   const manifest = opts.labUrl ? await fetchManifest(opts.labUrl) : readManifest(join(opts.stateDir, "manifest.json"));
   const lab = labTarget(manifest);
   const plan = mtaPlan(opts.mta as MtaKind, lab, filesUnder(opts.root ?? "/"));
-  let text = formatPlan(plan, lab, opts.out ? resolve(opts.out) : undefined);
+  let text = formatPlan(plan, lab, opts.out ? resolve(opts.out) : undefined, cliName());
   if (opts.out) {
     const written = writePlanTree(plan, opts.out);
     text += `\n\nWrote ${written.length} files under ${resolve(opts.out)}.`;

@@ -288,8 +288,11 @@ export function mtaPlan(mta: MtaKind, lab: LabTarget, current: CurrentFiles): Mt
   }
 }
 
-/** The printed form: what changes, how to back up, apply, check, retry and undo. `outDir` when written as a tree. */
-export function formatPlan(plan: MtaPlan, lab: LabTarget, outDir?: string): string {
+/**
+ * The printed form: what changes, how to back up, apply, check, retry and undo. `outDir` when written as a tree;
+ * `cli` is how the user runs danelab ("npx danelab" from a checkout).
+ */
+export function formatPlan(plan: MtaPlan, lab: LabTarget, outDir?: string, cli = "danelab"): string {
   const out: string[] = [];
   const name = { exim: "Debian's Exim (exim4)", postfix: "Postfix", resolver: "any MTA (DNS only)" }[plan.mta];
   out.push(`Point ${name} at the lab (DNS ${lab.nameserver}, suffix ${lab.suffix}). Changes:`);
@@ -309,8 +312,8 @@ export function formatPlan(plan: MtaPlan, lab: LabTarget, outDir?: string): stri
   if (plan.probe) out.push("3. Check the routing before sending:", `     ${plan.probe}`);
   out.push(
     `${plan.probe ? 4 : 3}. Send one message per scenario and watch the verdicts:`,
-    "     danelab send --run 1 --via sendmail",
-    "     danelab watch --run 1",
+    `     ${cli} send --run 1 --via sendmail --mta ${plan.mta === "resolver" ? "exim|postfix" : plan.mta}`,
+    `     ${cli} watch --run 1${plan.mta === "resolver" ? "" : ` --mta ${plan.mta}`}`,
   );
   if (plan.flush) out.push(`   After greylisting or a deferral, retry the queue now: ${plan.flush}`);
   out.push("Undo:");

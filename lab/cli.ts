@@ -119,7 +119,7 @@ catalogueOptions(
     const lab = await startLab(options);
     if (!opts.quiet) {
       console.log(`\n${scenarioTable(lab.manifest)}\n`);
-      console.log(clientInstructions(lab.manifest));
+      console.log(clientInstructions(lab.manifest, process.env["npm_lifecycle_event"] ? "npx danelab" : "danelab"));
       console.log();
     }
     const http = lab.manifest.http ? `, HTTP API ${lab.manifest.http.url}` : "";

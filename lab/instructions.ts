@@ -29,7 +29,10 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
-export function clientInstructions(manifest: Manifest): string {
+/**
+ * `cli` is how the user runs danelab: "npx danelab" from a checkout (npm run lab, npx), "danelab" when installed.
+ */
+export function clientInstructions(manifest: Manifest, cli = "danelab"): string {
   const dns = manifest.dns.resolver ?? { address: manifest.dns.address, port: manifest.dns.port };
   const mode = manifest.dns.resolver
     ? `a real validating unbound at ${dns.address} (the lab's DNS at ${manifest.dns.address} answers it authoritatively)`
@@ -46,8 +49,8 @@ export function clientInstructions(manifest: Manifest): string {
   /etc/resolv.conf:  nameserver ${dns.address}
                      options trust-ad edns0      (glibc strips the AD bit without trust-ad, and MTAs then skip DANE)
   The exact files for a default Debian Exim or Postfix, with how to apply, retry and undo them:
-    danelab instructions --mta exim      (or postfix, or resolver; add --out DIR to write them as a tree for 'cp -a DIR/. /')
+    ${cli} instructions --mta exim      (or postfix, or resolver; add --out DIR to write them as a tree for 'cp -a DIR/. /')
   Then send one message per scenario through it and watch the verdicts:
-    danelab send --run 1 --via sendmail          (recipients run-1@<scenario>.${suffix})
-    danelab watch --run 1                        (or: danelab report --run 1)${reset}`;
+    ${cli} send --run 1 --via sendmail          (recipients run-1@<scenario>.${suffix})
+    ${cli} watch --run 1                        (or: ${cli} report --run 1)${reset}`;
 }
