@@ -5,9 +5,11 @@
 // HTML page served at `/` when no web UI directory is given).
 //
 // Errors are JSON `{ "error": "<what is wrong and what to send instead>" }`: 404 for an unknown path, 405 for a wrong
-// method, 400 for a bad query or body. Browser pages from other origins cannot change the lab: the only write (POST
-// /api/greylist/allow) requires `Content-Type: application/json`, which a cross-origin page can only send after a
-// CORS preflight this server never approves.
+// method, 400 for a bad query or body. The API has no authentication, so it listens on loopback and lab/http/guard.ts
+// refuses (403) requests whose Host does not name it (DNS rebinding) and writes whose Origin is another site. The
+// writes (POST /api/greylist/…) also require `Content-Type: application/json`, which a cross-origin page can only
+// send after a CORS preflight this server never approves. Every answer carries `X-Content-Type-Options: nosniff`, so
+// a stored message served as text/plain is never run as a script.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { isIP } from "node:net";
@@ -17,6 +19,7 @@ import type { ScenarioGrade } from "../grade.js";
 import type { Manifest } from "../manifest.js";
 import { formatReport, isReportFormat, REPORT_FORMATS } from "../report.js";
 import type { MailStore, StoredMessage } from "../smtp/store.js";
+import { type HostGuard, hostGuard } from "./guard.js";
 import { indexPage, packageVersion, serveStatic } from "./static.js";
 
 export interface HttpApiOptions {
@@ -44,6 +47,15 @@ export interface HttpApiOptions {
   staticDir?: string | undefined;
   /** SSE keep-alive comment interval; default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Host names besides the bound address and `localhost` that requests may name in `Host` (a reverse proxy's name, an
+   * /etc/hosts alias). Everything else is refused as a possible DNS rebinding (lab/http/guard.ts).
+   */
+  allowedHosts?: readonly string[];
+  /** Live event streams open at once; one more gets 503 (default 32: a classroom of web UIs). */
+  maxStreams?: number;
+  /** TCP connections open at once; more are closed by the kernel-side accept (default 256). */
+  maxConnections?: number;
 }
 
 export interface HttpApi {
@@ -112,8 +124,17 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const streams = new Set<ServerResponse>();
   const sockets = new Set<Socket>();
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const maxStreams = options.maxStreams ?? 32;
+  let guard: HostGuard | undefined; // set once bound: the Host check needs the port actually chosen
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    res.setHeader("x-content-type-options", "nosniff");
+    const hostProblem = guard!.hostProblem(req.headers.host);
+    if (hostProblem) throw new HttpError(403, hostProblem);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const originProblem = guard!.originProblem(req.headers.origin);
+      if (originProblem) throw new HttpError(403, originProblem);
+    }
     const url = new URL(req.url ?? "/", "http://lab.invalid");
     const path = url.pathname;
     const method = req.method === "HEAD" ? "GET" : (req.method ?? "GET");
@@ -288,13 +309,27 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     const matches = (e: LabEvent) =>
       (filter.log.scenario === undefined || e.scenario === filter.log.scenario) &&
       (filter.kinds === undefined || filter.kinds.has(e.kind));
-
-    res.writeHead(200, {
+    const headers = {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
       "x-accel-buffering": "no",
-    });
+    };
+    // HEAD: the headers a GET would get, and the end (a HEAD response has no body, so it must not stay open).
+    if (req.method === "HEAD") {
+      res.writeHead(200, headers);
+      res.end();
+      return;
+    }
+    if (streams.size >= maxStreams) {
+      throw new HttpError(
+        503,
+        `${streams.size} live event streams are open, the most this lab serves at once; close a web UI tab or ` +
+          "poll GET /api/events?since=<seq> instead, and retry in a few seconds",
+        { "retry-after": "5" },
+      );
+    }
+
+    res.writeHead(200, { ...headers, connection: "keep-alive" });
     res.write("retry: 2000\n\n");
     streams.add(res);
     const push = (e: LabEvent) => {
@@ -336,6 +371,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   server.on("clientError", (_err, socket) => {
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
   });
+  server.maxConnections = options.maxConnections ?? 256;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => reject(httpListenError(err, options.address, options.port));
@@ -348,6 +384,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
   const bound = server.address();
   const port = typeof bound === "object" && bound ? bound.port : options.port;
   const host = options.address.includes(":") ? `[${options.address}]` : options.address;
+  guard = hostGuard(options.address, port, options.allowedHosts);
 
   return {
     url: `http://${host}:${port}`,
