@@ -27,7 +27,8 @@ const port = (value: string) => {
   return n;
 };
 const ipv4Loopback = (value: string) => {
-  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value)) throw new InvalidArgumentError("an IPv4 address, e.g. 127.0.53.1");
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value.split(".").some((n) => Number(n) > 255))
+    throw new InvalidArgumentError("an IPv4 address, e.g. 127.0.53.1 (addresses outside 127/8 need --allow-remote)");
   return value;
 };
 const list = (value: string) =>
@@ -76,6 +77,21 @@ catalogueOptions(
   .option("--http-address <ip>", "address of the HTTP API", ipv4Loopback, DEFAULTS.httpAddress)
   .option("--http-port <port>", "port of the HTTP API", port, DEFAULTS.httpPort)
   .option("--no-http", "do not start the HTTP API")
+  .option(
+    "--http-allow-host <names>",
+    "host names (comma-separated) the HTTP API answers besides its address and localhost, e.g. a reverse " +
+      "proxy's; any other Host header is refused (DNS rebinding)",
+    list,
+  )
+  .option(
+    "--allow-remote",
+    "let --http-address/--dns-address/--smtp-address/--resolver-address be outside 127.0.0.0/8 (the API has no " +
+      "authentication and the DNS answers anyone: only on a network you trust)",
+  )
+  .option(
+    "--allow-any-suffix",
+    "let --suffix be a name outside .example/.test/.invalid/.localhost/.internal/home.arpa (a domain you own)",
+  )
   .addOption(
     new Option("--resolver <kind>", "also start a real validating resolver and point the instructions at it")
       .choices(["none", "unbound"])
@@ -95,10 +111,14 @@ catalogueOptions(
       httpPort: opts.http === false ? null : opts.httpPort,
       resolver: opts.resolver,
       resolverAddress: opts.resolverAddress,
+      allowRemote: opts.allowRemote === true,
+      allowAnySuffix: opts.allowAnySuffix === true,
+      ...(opts.httpAllowHost ? { httpAllowedHosts: opts.httpAllowHost } : {}),
       ...(opts.scenarios ? { extraDirs: [opts.scenarios] } : {}),
       ...(opts.only ? { only: opts.only } : {}),
       ...(opts.group ? { groups: opts.group } : {}),
       log: opts.quiet ? () => {} : (line) => process.stderr.write(`danelab: ${line}\n`),
+      warn: (line) => process.stderr.write(`danelab: ${line}\n`),
     };
     // Signals are caught from the start: Ctrl-C during a long cold start still closes whatever has been opened.
     let lab$: Awaited<ReturnType<typeof startLab>> | null = null;
@@ -416,7 +436,7 @@ function isUserError(err: unknown): err is Error {
     err instanceof UserError ||
     err instanceof CatalogueError ||
     err instanceof PlanError ||
-    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError)$/.test(
+    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError|ExposureError)$/.test(
       err.name,
     )
   );

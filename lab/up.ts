@@ -11,6 +11,7 @@ import { type LoadOptions, select } from "./catalogue/select.js";
 import { startDnsServer } from "./dns/server.js";
 import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
+import { checkListeners, checkSuffix } from "./exposure.js";
 import { gradeRun, type ScenarioGrade } from "./grade.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
@@ -39,8 +40,19 @@ export interface LabOptions extends LoadOptions {
   resolverPort?: number;
   /** The training board's built files (served at `/`); default the built one (dist/ui); null = the endpoint list. */
   uiDir?: string | null;
+  /**
+   * Listen outside 127.0.0.0/8 (--allow-remote). Without it such an address is refused; with it each one is warned
+   * about (lab/exposure.ts).
+   */
+  allowRemote?: boolean;
+  /** Accept a suffix not under a reserved name (--allow-any-suffix): for a domain the user owns. */
+  allowAnySuffix?: boolean;
+  /** Host names the HTTP API answers besides its address and localhost (--http-allow-host). */
+  httpAllowedHosts?: string[];
   /** Progress lines ("building PKI…"); silent by default. */
   log?: (line: string) => void;
+  /** Warnings (what --allow-remote exposes); default `log`. Printed even by `up --quiet`. */
+  warn?: (line: string) => void;
 }
 
 export const DEFAULTS = {
@@ -163,7 +175,19 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
 export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const o = { ...DEFAULTS, resolver: "none" as const, ...stripUndefined(options) };
   const t0 = performance.now();
+  checkSuffix(o.suffix, options.allowAnySuffix === true);
+  // The SMTP addresses are known only once the catalogue is planned: the others are checked before any work.
+  const listeners = (smtp: string[]) => ({
+    http: o.httpPort === null ? null : o.httpAddress,
+    dns: o.dnsAddress,
+    smtp,
+    resolver: o.resolver === "unbound" ? o.resolverAddress : null,
+  });
+  checkListeners(listeners([o.smtpFirstAddress]), options.allowRemote === true);
   const { stateDir, plan, pki, tree, timings } = await buildLab(options);
+  const smtpAddresses = plan.scenarios.flatMap((sp) => sp.hosts.map((h) => h.address));
+  const warnings = checkListeners(listeners(smtpAddresses), options.allowRemote === true);
+  for (const line of warnings) (options.warn ?? options.log)?.(line);
   const mark = (name: string, since: number) => {
     timings[name] = Math.round(performance.now() - since);
   };
@@ -259,6 +283,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
         staticDir: o.uiDir === null ? undefined : (o.uiDir ?? findUiDir()),
         scenarioDetail: scenarioDetails({ plan, pki, tree }),
         checks: checkResults(stateDir),
+        ...(options.httpAllowedHosts ? { allowedHosts: options.httpAllowedHosts } : {}),
       }).catch((err) => {
         throw withPortOwner(err, o.httpAddress, o.httpPort ?? 0, "tcp");
       });

@@ -202,12 +202,31 @@ function expandRange(text: string): string[] {
   return out;
 }
 
-/** The n-th SMTP address counting from `first` (250 hosts per /24 so .0 and .255 are never used). */
+/**
+ * The n-th SMTP address counting from `first` (250 hosts per /24 so .0 and .255 are never used). Throws PlanError when
+ * `first` does not end in 1–250 or the count runs past x.y.255.250.
+ */
 export function nthAddress(first: string, n: number): string {
   const parts = first.split(".").map(Number);
   const [a, b, c, d] = parts as [number, number, number, number];
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255) || d < 1 || d > 250) {
+    throw new PlanError(
+      "--smtp-address",
+      `${first} cannot start the SMTP listener addresses: give an IPv4 address whose last number is 1–250 ` +
+        "(each MX host gets the next one, 250 per /24, skipping .0 and .251–.255), such as the default 127.0.25.1.",
+    );
+  }
   const start = d - 1 + n;
-  return `${a}.${b}.${c + Math.floor(start / 250)}.${(start % 250) + 1}`;
+  const third = c + Math.floor(start / 250);
+  if (third > 255) {
+    const room = (255 - c) * 250 + (251 - d);
+    throw new PlanError(
+      "--smtp-address",
+      `starting at ${first}, the ${n + 1}th MX host would need an address past ${a}.${b}.255.250: there is room ` +
+        `for ${room} MX host${room === 1 ? "" : "s"} from there. Choose a lower first address with --smtp-address, such as 127.0.25.1.`,
+    );
+  }
+  return `${a}.${b}.${third}.${(start % 250) + 1}`;
 }
 
 /** The TLSA association data a host publishes, with its deliberate corruption applied. */
