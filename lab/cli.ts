@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { PlanError } from "./catalogue/compile.js";
 import { CatalogueError } from "./catalogue/select.js";
-import { readEventsFile } from "./events.js";
+import { forEachEventInLog, type LabEvent } from "./events.js";
 import { explainScenario } from "./explain.js";
 import { exportLab } from "./export.js";
 import { gradeRun } from "./grade.js";
@@ -30,6 +30,16 @@ const ipv4Loopback = (value: string) => {
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(value) || value.split(".").some((n) => Number(n) > 255))
     throw new InvalidArgumentError("an IPv4 address, e.g. 127.0.53.1 (addresses outside 127/8 need --allow-remote)");
   return value;
+};
+const megabytes = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 1_048_576) throw new InvalidArgumentError("a size in MB, e.g. 1024");
+  return Math.round(n * 1024 * 1024);
+};
+const count = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError("a whole number 0-1000");
+  return n;
 };
 const list = (value: string) =>
   value
@@ -98,6 +108,9 @@ catalogueOptions(
       .default("none"),
   )
   .option("--resolver-address <ip>", "address for --resolver unbound", ipv4Loopback, DEFAULTS.resolverAddress)
+  .option("--mail-quota <MB>", "most mail the store keeps; past it clients get 452 4.3.1 (default 1024)", megabytes)
+  .option("--events-max-size <MB>", "rotate events.jsonl past this size (default 64)", megabytes)
+  .option("--events-keep <n>", "rotated event files kept, events.jsonl.1 … .n (default 4)", count)
   .option("--quiet", "print only the ready line")
   .action(async (opts) => {
     const options: LabOptions = {
@@ -112,6 +125,9 @@ catalogueOptions(
       resolver: opts.resolver,
       resolverAddress: opts.resolverAddress,
       allowRemote: opts.allowRemote === true,
+      ...(opts.mailQuota !== undefined ? { mailQuotaBytes: opts.mailQuota } : {}),
+      ...(opts.eventsMaxSize !== undefined ? { eventsMaxFileBytes: opts.eventsMaxSize } : {}),
+      ...(opts.eventsKeep !== undefined ? { eventsKeepFiles: opts.eventsKeep } : {}),
       allowAnySuffix: opts.allowAnySuffix === true,
       ...(opts.httpAllowHost ? { httpAllowedHosts: opts.httpAllowHost } : {}),
       ...(opts.scenarios ? { extraDirs: [opts.scenarios] } : {}),
@@ -161,7 +177,12 @@ program
   .option("--state-dir <dir>", "the lab's state directory", DEFAULTS.stateDir)
   .action((opts) => {
     const manifest = readManifest(opts.stateDir);
-    const events = readEventsFile(join(opts.stateDir, "events.jsonl"));
+    const scenarioIds = new Set(manifest.scenarios.map((s) => s.id));
+    // Streamed file by file (events.jsonl.N … .1, events.jsonl), keeping only what the grader reads.
+    const events: LabEvent[] = [];
+    forEachEventInLog(join(opts.stateDir, "events.jsonl"), (e) => {
+      if (e.kind === "dns-query" || (typeof e.scenario === "string" && scenarioIds.has(e.scenario))) events.push(e);
+    });
     const grades = gradeRun(events, manifest.scenarios, { now: new Date(), ...(opts.run ? { run: opts.run } : {}) });
     console.log(formatReport(grades, opts.format, opts.run ? { run: opts.run } : {}));
     process.exitCode = exitCodeFor(grades);

@@ -1,10 +1,27 @@
 // The event log: numbering, the file format (one JSON per line), since/filter/subscribe, recovery from a line cut by a
 // crash, and reading back only the newest events at a start.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventLog, newestEventsInFile, readEventsFile } from "./events.js";
+import {
+  EventLog,
+  forEachEventInLog,
+  logFiles,
+  newestEventsInFile,
+  newestEventsInLog,
+  readEventsFile,
+} from "./events.js";
 
 const base = {
   session: "s1",
@@ -125,5 +142,63 @@ describe("EventLog", () => {
     expect(later.since(0).map((e) => e.seq)).toEqual([20_000, 20_001, 20_002, 20_003, 20_004]);
     expect(later.since(20_003).map((e) => e.kind)).toEqual(["close"]);
     await later.close();
+  });
+});
+
+describe("rotation", () => {
+  it("rotates past maxFileBytes, keeps keepFiles old files, and readers go through them in order", async () => {
+    dir = mkdtempSync(join(tmpdir(), "events-"));
+    const path = join(dir, "events.jsonl");
+    const rotations: (string | null)[] = [];
+    const options = {
+      path,
+      maxFileBytes: 20_000,
+      keepFiles: 2,
+      onRotate: (_p: string, d: string | null) => rotations.push(d),
+    };
+    const log = new EventLog(options);
+    for (let i = 0; i < 500; i++) log.append({ ...base, kind: "command", command: `NOOP ${i}`, code: 250 });
+    await log.close();
+    expect(logFiles(path)).toEqual([`${path}.2`, `${path}.1`, path]);
+    expect(existsSync(`${path}.3`)).toBe(false);
+    for (const f of logFiles(path)) expect(statSync(f).size).toBeLessThan(20_000 + 300);
+    expect(rotations.filter((d) => d !== null).length).toBeGreaterThan(0); // the oldest was deleted at least once
+    const kept: number[] = [];
+    forEachEventInLog(path, (e) => kept.push(e.seq));
+    expect(kept.at(-1)).toBe(500);
+    expect(kept).toEqual(Array.from({ length: kept.length }, (_, i) => 501 - kept.length + i)); // contiguous, newest kept
+    expect(newestEventsInLog(path, kept.length + 10).map((e) => e.seq)).toEqual(kept);
+    // A restart continues the numbering, even right after a rotation left events.jsonl empty (the newest seq is then
+    // in events.jsonl.1).
+    writeFileSync(path, "");
+    const newestKept = readEventsFile(`${path}.1`).at(-1)!.seq;
+    const again = new EventLog(options);
+    expect(again.append({ ...base, kind: "connect" }).seq).toBe(newestKept + 1);
+    await again.close();
+  });
+
+  it("keeps appending in memory when the file cannot be written, then writes the waiting lines in order", async () => {
+    dir = mkdtempSync(join(tmpdir(), "events-"));
+    const path = join(dir, "events.jsonl");
+    const calls: string[] = [];
+    const log = new EventLog({
+      path,
+      onWriteError: (err) => calls.push(`error ${err.code}`),
+      onWriteRecovered: (_p, dropped) => calls.push(`recovered ${dropped}`),
+    });
+    log.append({ ...base, kind: "connect" });
+    // Swap the descriptor for one opened read-only: every write(2) fails with EBADF, as a full disk fails with ENOSPC.
+    const internals = log as unknown as { fd: number };
+    const good = internals.fd;
+    internals.fd = openSync(path, "r");
+    for (let i = 0; i < 3; i++) expect(() => log.append({ ...base, kind: "close", reason: "quit" })).not.toThrow();
+    expect(calls).toEqual(["error EBADF"]);
+    expect(log.all().map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    closeSync(internals.fd);
+    internals.fd = good;
+    log.append({ ...base, kind: "connect" });
+    expect(calls).toEqual(["error EBADF", "recovered 0"]);
+    await log.close();
+    expect(readEventsFile(path).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -3,9 +3,25 @@
 // `.lab/events.jsonl` keeps them across restarts — one JSON object per line, written with one write(2) per event, so a
 // crash loses at most the line being written (readers skip a cut last line; the next start terminates it).
 //
+// The file is bounded: past `maxFileBytes` it is renamed events.jsonl.1 (older ones shift to .2, .3, …; the oldest
+// beyond `keepFiles` is deleted), and readers (`danelab report`, the history read back at a start) go through the
+// rotated files oldest first. A write that fails (a full disk) never throws into the SMTP or DNS code that appended:
+// the event stays in memory and its line waits (up to 10,000 lines) until a later append finds room again; the
+// owner is told once per episode through `onWriteError`/`onWriteRecovered`.
+//
 // Every event carries `{ seq, time, kind, session, scenario, listener, client }`; the kinds and their extra fields are
 // fixed in docs/contracts.md ("lab/events.ts").
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
 import { dirname } from "node:path";
 
 /** Why a connection ended, as the listener saw it. */
@@ -131,7 +147,20 @@ export interface EventLogOptions {
    * events stay in the file, where `danelab report` reads them all.
    */
   loadLast?: number;
+  /** Rotate events.jsonl once it is this large. Default 64 MiB (some 200,000 events). */
+  maxFileBytes?: number;
+  /** Rotated files kept (events.jsonl.1 … .N); older ones are deleted. Default 4: at most 5 × 64 MiB on disk. */
+  keepFiles?: number;
+  /** A line could not be written (once per episode, until a write succeeds again). */
+  onWriteError?: (err: NodeJS.ErrnoException, path: string) => void;
+  /** Writing works again; `dropped` lines were lost meanwhile (the backlog was full). */
+  onWriteRecovered?: (path: string, dropped: number) => void;
+  /** The file was rotated (events.jsonl → events.jsonl.1); `deleted` is the oldest file removed, if any. */
+  onRotate?: (path: string, deleted: string | null) => void;
 }
+
+/** Lines kept while the disk refuses them; past this the oldest waiting line is dropped (and counted). */
+const MAX_BACKLOG = 10_000;
 
 export type EventListener = (event: LabEvent) => void;
 
@@ -145,29 +174,34 @@ export class EventLog {
   private readonly loadLast: number;
   private fd: number | null = null;
   private nextSeq = 1;
+  private fileBytes = 0;
+  private readonly options: EventLogOptions;
+  /** Lines (or the unwritten rest of one) waiting for room on the disk, oldest first. */
+  private backlog: Buffer[] = [];
+  private dropped = 0;
+  private failing = false;
 
   constructor(options: EventLogOptions = {}) {
+    this.options = options;
     this.path = options.path;
     this.maxInMemory = options.maxInMemory ?? 100_000;
     this.loadLast = Math.min(options.loadLast ?? 20_000, this.maxInMemory);
     if (this.path) {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-      if (options.loadExisting !== false && existsSync(this.path)) this.load(this.path);
+      if (options.loadExisting !== false && logFiles(this.path).length > 0) this.load(this.path);
       this.fd = openSync(this.path, "a", 0o600);
       // A line cut by a crash must not swallow the next event: terminate it first.
-      const size = fstatSync(this.fd).size;
-      if (size > 0 && !endsWithNewline(this.path, size)) writeSync(this.fd, "\n");
+      this.fileBytes = fstatSync(this.fd).size;
+      if (this.fileBytes > 0 && !endsWithNewline(this.path, this.fileBytes)) this.writeLine(Buffer.from("\n"));
     }
   }
 
   /** Adds an event: numbers and timestamps it, writes its line, keeps it in memory and pushes it to subscribers. */
   append<E extends EventInput>(input: E): E & LabEvent {
     const event = { seq: this.nextSeq++, time: new Date().toISOString(), ...input } as E & LabEvent;
-    if (this.fd !== null) {
-      // One write(2) per line: the kernel has it once this returns, so a crash of this process loses nothing that
-      // was appended, and a crash in the middle of it loses at most this line.
-      writeSync(this.fd, `${JSON.stringify(event)}\n`);
-    }
+    // One write(2) per line: the kernel has it once this returns, so a crash of this process loses nothing that
+    // was appended, and a crash in the middle of it loses at most this line.
+    if (this.fd !== null) this.writeLine(Buffer.from(`${JSON.stringify(event)}\n`));
     this.events.push(event);
     // trim in chunks: splicing the head of a long array on every append would cost O(n) per event
     if (this.events.length > this.maxInMemory + Math.max(1, Math.floor(this.maxInMemory / 10))) this.trim();
@@ -234,6 +268,78 @@ export class EventLog {
     }
   }
 
+  /** Bytes in events.jsonl (since the last rotation). */
+  get fileSize(): number {
+    return this.fileBytes;
+  }
+
+  /**
+   * Writes the waiting lines, then `line`; whatever does not fit waits in the backlog. Never throws: the SMTP and DNS
+   * code that appends must keep serving when the disk is full.
+   */
+  private writeLine(line: Buffer): void {
+    this.backlog.push(line);
+    while (this.backlog.length > MAX_BACKLOG) {
+      this.backlog.shift();
+      this.dropped += 1;
+    }
+    while (this.backlog.length > 0 && this.fd !== null) {
+      const head = this.backlog[0]!;
+      let written: number;
+      try {
+        written = writeSync(this.fd, head);
+      } catch (err) {
+        if (!this.failing) {
+          this.failing = true;
+          this.options.onWriteError?.(err as NodeJS.ErrnoException, this.path!);
+        }
+        return;
+      }
+      this.fileBytes += written;
+      // A short write (the disk filled up in the middle of the line): the rest waits, so the line stays whole.
+      if (written < head.length) {
+        this.backlog[0] = head.subarray(written);
+        continue;
+      }
+      this.backlog.shift();
+    }
+    if (this.failing) {
+      this.failing = false;
+      this.options.onWriteRecovered?.(this.path!, this.dropped);
+      this.dropped = 0;
+    }
+    if (this.fileBytes >= (this.options.maxFileBytes ?? 64 * 1024 * 1024)) this.rotate();
+  }
+
+  /** events.jsonl → .1, .1 → .2, …; the one past keepFiles is deleted. Called between whole lines only. */
+  private rotate(): void {
+    const path = this.path!;
+    const keep = Math.max(0, this.options.keepFiles ?? 4);
+    try {
+      closeSync(this.fd!);
+      this.fd = null;
+      let deleted: string | null = null;
+      if (keep === 0 || existsSync(`${path}.${keep}`)) {
+        deleted = keep === 0 ? path : `${path}.${keep}`;
+        rmSync(deleted, { force: true });
+      }
+      for (let i = keep - 1; i >= 1; i--)
+        if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+      if (keep > 0) renameSync(path, `${path}.1`);
+      this.options.onRotate?.(path, deleted);
+    } catch (err) {
+      this.options.onWriteError?.(err as NodeJS.ErrnoException, path);
+    } finally {
+      try {
+        this.fd ??= openSync(path, "a", 0o600);
+        this.fileBytes = fstatSync(this.fd).size;
+      } catch (err) {
+        // cannot reopen (the directory is gone or unwritable): keep the events in memory only, and say so
+        this.options.onWriteError?.(err as NodeJS.ErrnoException, path);
+      }
+    }
+  }
+
   private trim(): void {
     if (this.events.length > this.maxInMemory) this.events.splice(0, this.events.length - this.maxInMemory);
   }
@@ -252,13 +358,13 @@ export class EventLog {
    * log is first queried — by the API, the UI or a grading — so that a start costs the same with a long history.
    */
   private load(path: string): void {
-    const last = newestEventsInFile(path, 1)[0];
+    const last = newestEventsInLog(path, 1)[0];
     if (last && typeof last.seq === "number") this.nextSeq = last.seq + 1;
     if (this.loadLast === 0 || !last) return;
     const before = this.nextSeq;
     this.history = () => {
       // Events appended since the start are in the file too, and already in memory.
-      const earlier = newestEventsInFile(path, this.loadLast + (this.nextSeq - before)).filter((e) => e.seq < before);
+      const earlier = newestEventsInLog(path, this.loadLast + (this.nextSeq - before)).filter((e) => e.seq < before);
       return earlier.slice(-this.loadLast);
     };
   }
@@ -343,6 +449,29 @@ export function readEventsFile(path: string): LabEvent[] {
   const events: LabEvent[] = [];
   forEachEventInFile(path, (e) => events.push(e));
   return events;
+}
+
+/** The files of a rotated log, oldest first: events.jsonl.N … events.jsonl.1, events.jsonl (those that exist). */
+export function logFiles(path: string): string[] {
+  const files: string[] = [];
+  for (let i = 1; existsSync(`${path}.${i}`); i++) files.unshift(`${path}.${i}`);
+  if (existsSync(path)) files.push(path);
+  return files;
+}
+
+/** Every event of a rotated log, oldest first, streamed file by file (see forEachEventInFile). */
+export function forEachEventInLog(path: string, onEvent: (e: LabEvent) => void): void {
+  for (const file of logFiles(path)) forEachEventInFile(file, onEvent);
+}
+
+/** The newest `count` events of a rotated log, oldest first (newestEventsInFile across the files). */
+export function newestEventsInLog(path: string, count: number): LabEvent[] {
+  let found: LabEvent[] = [];
+  for (const file of logFiles(path).reverse()) {
+    if (found.length >= count) break;
+    found = newestEventsInFile(file, count - found.length).concat(found);
+  }
+  return found;
 }
 
 /**

@@ -8,6 +8,7 @@ import { buildTree, type SignedTree } from "../zones/index.js";
 import { loadCatalogueCached } from "./catalogue/cache.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
 import { type LoadOptions, select } from "./catalogue/select.js";
+import { diskTrouble } from "./disk-full.js";
 import { startDnsServer } from "./dns/server.js";
 import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
@@ -49,6 +50,12 @@ export interface LabOptions extends LoadOptions {
   allowAnySuffix?: boolean;
   /** Host names the HTTP API answers besides its address and localhost (--http-allow-host). */
   httpAllowedHosts?: string[];
+  /** Mail store quota in bytes (--mail-quota); past it deliveries get 452 4.3.1. Default 1 GiB. */
+  mailQuotaBytes?: number;
+  /** events.jsonl is rotated past this many bytes (--events-max-size). Default 64 MiB. */
+  eventsMaxFileBytes?: number;
+  /** Rotated event files kept (--events-keep). Default 4. */
+  eventsKeepFiles?: number;
   /** Progress lines ("building PKI…"); silent by default. */
   log?: (line: string) => void;
   /** Warnings (what --allow-remote exposes); default `log`. Printed even by `up --quiet`. */
@@ -188,13 +195,30 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const smtpAddresses = plan.scenarios.flatMap((sp) => sp.hosts.map((h) => h.address));
   const warnings = checkListeners(listeners(smtpAddresses), options.allowRemote === true);
   for (const line of warnings) (options.warn ?? options.log)?.(line);
+
   const mark = (name: string, since: number) => {
     timings[name] = Math.round(performance.now() - since);
   };
   let t = performance.now();
 
-  const events = new EventLog({ path: join(stateDir, "events.jsonl") });
-  const store = new MailStore({ dir: join(stateDir, "mail") });
+  const warn = options.warn ?? options.log ?? (() => {});
+  const disk = diskTrouble(warn);
+  const events = new EventLog({
+    path: join(stateDir, "events.jsonl"),
+    ...(o.eventsMaxFileBytes !== undefined ? { maxFileBytes: o.eventsMaxFileBytes } : {}),
+    ...(o.eventsKeepFiles !== undefined ? { keepFiles: o.eventsKeepFiles } : {}),
+    onWriteError: (err, path) => disk.failed("the event log", path, err),
+    onWriteRecovered: (_path, dropped) =>
+      disk.recovered("the event log", dropped ? `${dropped} events were lost while the disk was full` : undefined),
+    onRotate: (path, deleted) =>
+      options.log?.(`${path} rotated to ${path}.1${deleted ? `; the oldest, ${deleted}, was deleted` : ""}`),
+  });
+  const store = new MailStore({
+    dir: join(stateDir, "mail"),
+    ...(o.mailQuotaBytes !== undefined ? { quotaBytes: o.mailQuotaBytes } : {}),
+    onWriteError: (err, path) => disk.failed("the mail store", path, err),
+    onWriteRecovered: () => disk.recovered("the mail store"),
+  });
   const allowList = new GreylistAllowList();
   const closers: (() => Promise<void>)[] = [];
   const stop = async () => {

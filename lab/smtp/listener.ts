@@ -26,7 +26,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp
 import { SMTPConnection } from "smtp-server/lib/smtp-connection.js";
 import type { ClientHelloSummary, CloseReason, EventLog, SmtpEventInput } from "../events.js";
 import { ConnectionGreylist, type GreylistAllowList, normalizeAddress, RcptGreylist } from "./greylist.js";
-import { type MailStore, type MessageDraft, runOfRecipient } from "./store.js";
+import { type MailStore, type MessageDraft, runOfRecipient, StoreFullError } from "./store.js";
 import { alertFromError, clientHelloRecordLength, parseClientHello } from "./tls-inspect.js";
 
 export interface SmtpCredentials {
@@ -64,6 +64,11 @@ export interface SmtpListenerOptions {
     maxMessageSize?: number;
     /** Longest command line in bytes. Default 4096. */
     maxLineLength?: number;
+    /**
+     * Recipients per message; one more gets 452 4.5.3 and the client sends the rest in another transaction. Default
+     * 1000 (Postfix's smtpd_recipient_limit; RFC 5321 §4.5.3.1.8 asks for at least 100).
+     */
+    maxRecipients?: number;
     /** Simultaneous connections from one client address. Default 100. */
     maxConnectionsPerAddress?: number;
     /** Idle time before 421 4.4.2. Default 300,000 ms (RFC 5321 §4.5.3.2.7: a server waits at least 5 minutes). */
@@ -164,6 +169,7 @@ const DEFAULT_LIMITS = {
   maxMessageSize: 10_240_000,
   maxLineLength: 4096,
   maxConnectionsPerAddress: 100,
+  maxRecipients: 1000,
   idleTimeoutMs: 300_000,
   maxJunkCommands: 100,
   maxErrors: 20,
@@ -267,6 +273,18 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
   };
 
   const refuse = (code: number, text: string) => Object.assign(new Error(text), { responseCode: code });
+  // RFC 5321 §4.2.2 / §4.2.5: 452 "insufficient system storage" with RFC 3463 §3.4 4.3.1 "mail system full"; any other
+  // failure to store is 451 4.3.0 "local error in processing". Both are temporary: the client keeps the message and
+  // tries again. The reply never carries a file path of this machine.
+  const notStored = (err: Error | null) =>
+    err instanceof StoreFullError
+      ? refuse(
+          452,
+          err.reason === "quota"
+            ? "4.3.1 Insufficient system storage: the lab's mail store quota is reached, try again later"
+            : "4.3.1 Insufficient system storage: the lab's disk is full, try again later",
+        )
+      : refuse(451, "4.3.0 Error: the lab could not store the message, try again later");
 
   const serverOptions: SMTPServerOptions = {
     name: host,
@@ -358,6 +376,10 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
           ),
         );
       }
+      // RFC 5321 §4.5.3.1.10: "452 too many recipients" — the client delivers the rest in a later transaction.
+      if (session.envelope.rcptTo.length >= limits.maxRecipients) {
+        return callback(refuse(452, `4.5.3 Error: too many recipients (at most ${limits.maxRecipients} per message)`));
+      }
       const client = s?.client ?? session.remoteAddress;
       if (rcptGreylist && !opts.allowList.has(client) && rcptGreylist.check(client, s?.sender ?? "", rcpt)) {
         return callback(
@@ -407,12 +429,15 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
         }
         if (failed || !draft) {
           await draft?.discard();
-          return callback(
-            refuse(451, `4.3.0 Error: the lab could not store the message (${failed?.message ?? "no draft"})`),
-          );
+          return callback(notStored(failed));
         }
-        // Durable (fsync'ed and renamed into new/) before the 250.
-        const stored = await (draft as MessageDraft).commit();
+        // Durable (fsync'ed and renamed into new/) before the 250; if that fails, no 250.
+        let stored: Awaited<ReturnType<MessageDraft["commit"]>>;
+        try {
+          stored = await (draft as MessageDraft).commit();
+        } catch (err) {
+          return callback(notStored(err as Error));
+        }
         if (s) {
           s.messages += 1;
           emit(s, {
@@ -431,7 +456,7 @@ export async function startSmtpListener(opts: SmtpListenerOptions): Promise<Smtp
       run().catch(async (err: Error) => {
         // the client went away in the middle of DATA: nothing was acknowledged, the tmp/ file goes
         await (draft as MessageDraft | null)?.discard();
-        callback(refuse(451, `4.3.0 Error: ${err.message}`));
+        callback(notStored(err));
       });
     },
 

@@ -4,7 +4,15 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { MailStore, type ReceivedTrace, rfc5322Date, runOfRecipient, splitStored, traceFields } from "./store.js";
+import {
+  MailStore,
+  type ReceivedTrace,
+  rfc5322Date,
+  runOfRecipient,
+  StoreFullError,
+  splitStored,
+  traceFields,
+} from "./store.js";
 
 let dir: string | undefined;
 afterEach(() => {
@@ -118,5 +126,23 @@ describe("trace helpers", () => {
     const t = traceFields("ID", { ...trace, recipients: ["a@x", "b@x"] }, new Date("2026-01-05T01:02:03Z"));
     expect(t).not.toContain("for <");
     expect(t).toContain("Delivered-To: a@x\r\nDelivered-To: b@x\r\n");
+  });
+});
+
+describe("quota", () => {
+  it("refuses a delivery past quotaBytes with StoreFullError (quota), counting what is already stored", async () => {
+    dir = mkdtempSync(join(tmpdir(), "store-"));
+    const store = new MailStore({ dir: join(dir, "mail"), quotaBytes: 4000 });
+    await store.deliver("ta-baseline", trace, "x".repeat(2000));
+    const err = await store.deliver("ta-baseline", trace, "y".repeat(2000)).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(StoreFullError);
+    expect((err as StoreFullError).reason).toBe("quota");
+    expect(readdirSync(join(dir, "mail", "ta-baseline", "tmp"))).toEqual([]); // the refused draft is gone
+    await store.deliver("ta-baseline", trace, "small"); // what fits still goes in
+    // A restart counts the stored files against the quota.
+    const again = new MailStore({ dir: join(dir, "mail"), quotaBytes: 4000 });
+    expect(await again.deliver("ta-baseline", trace, "z".repeat(2000)).catch((e: Error) => e.name)).toBe(
+      "StoreFullError",
+    );
   });
 });

@@ -8,6 +8,9 @@
 // path), Delivered-To (one per recipient) and a Received header that says how the message came in — `with ESMTPS` and,
 // like Postfix's `(using TLSv1.3 with cipher ...)`, the TLS version, cipher and the SNI the client sent. The message
 // content follows unchanged (after SMTP dot-unstuffing), with the CRLF line ends it was sent with.
+//
+// The store is bounded by a quota (`quotaBytes`, default 1 GiB). A delivery that would pass it, or that the disk has
+// no room for (ENOSPC), fails with a StoreFullError: the listener answers 452 4.3.1 and the client tries later.
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -23,6 +26,7 @@ import {
 } from "node:fs";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { isNoSpace } from "../disk-full.js";
 
 /** How the message came in: the facts the Received header records. */
 export interface ReceivedTrace {
@@ -60,7 +64,26 @@ export interface StoredMessage {
 export interface MailStoreOptions {
   /** Root of the store; created with mode 0700. */
   dir: string;
+  /** Bytes of stored files (new/ and cur/) at most; a delivery past it is refused. Default 1 GiB. */
+  quotaBytes?: number;
+  /** A delivery failed to write (the disk is full, or another write error). */
+  onWriteError?: (err: NodeJS.ErrnoException, path: string) => void;
+  /** A delivery was stored after write errors. */
+  onWriteRecovered?: () => void;
 }
+
+/** The store has no room (quota reached, or the disk is full): the SMTP answer is 452 4.3.1 (RFC 3463 §3.4). */
+export class StoreFullError extends Error {
+  constructor(
+    message: string,
+    readonly reason: "quota" | "disk",
+  ) {
+    super(message);
+    this.name = "StoreFullError";
+  }
+}
+
+export const DEFAULT_MAIL_QUOTA = 1024 * 1024 * 1024;
 
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 let deliveryCounter = 0;
@@ -72,10 +95,15 @@ let deliveryCounter = 0;
  */
 export class MailStore {
   readonly dir: string;
+  readonly quotaBytes: number;
   private index: Map<string, StoredMessage> | null = null;
+  /** Bytes of stored files plus deliveries in progress; counted at the first delivery. */
+  private usedBytes: number | null = null;
+  private failing = false;
 
-  constructor(options: MailStoreOptions) {
+  constructor(private readonly options: MailStoreOptions) {
     this.dir = options.dir;
+    this.quotaBytes = options.quotaBytes ?? DEFAULT_MAIL_QUOTA;
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     chmodSync(this.dir, 0o700);
     for (const { base } of this.maildirs()) {
@@ -117,21 +145,88 @@ export class MailStore {
     if (!SAFE_NAME.test(scenario)) {
       throw new Error(`mail store: "${scenario}" cannot name a Maildir (letters, digits, ".", "_", "-" only)`);
     }
-    const base = join(this.dir, scenario);
-    this.ensureMaildir(base);
-    const id = newMessageId();
-    const tmpPath = join(base, "tmp", id);
-    const handle = await open(tmpPath, "wx", 0o600);
     const date = trace.date ?? new Date();
+    const id = newMessageId();
     const header = traceFields(id, trace, date);
+    this.reserve(Buffer.byteLength(header));
+    const base = join(this.dir, scenario);
+    const tmpPath = join(base, "tmp", id);
+    let handle: FileHandle | undefined;
     try {
+      this.ensureMaildir(base);
+      handle = await open(tmpPath, "wx", 0o600);
       await handle.write(header);
     } catch (err) {
-      await handle.close().catch(() => {});
-      await unlink(tmpPath).catch(() => {});
-      throw err;
+      this.release(Buffer.byteLength(header));
+      await handle?.close().catch(() => {});
+      if (handle) await unlink(tmpPath).catch(() => {});
+      throw this.writeFailed(err, tmpPath);
     }
-    return new MessageDraft(this, { id, scenario, base, tmpPath, handle, trace, date });
+    return new MessageDraft(this, {
+      id,
+      scenario,
+      base,
+      tmpPath,
+      handle,
+      trace,
+      date,
+      reserved: Buffer.byteLength(header),
+    });
+  }
+
+  /** @internal Counts `bytes` against the quota, or throws StoreFullError when they do not fit. */
+  reserve(bytes: number): void {
+    this.usedBytes ??= this.storedBytes();
+    if (this.usedBytes + bytes > this.quotaBytes) {
+      throw new StoreFullError(
+        `the lab's mail store is full (its quota of ${this.quotaBytes} bytes is reached); delete old messages under ` +
+          `${this.dir} or start the lab with a larger --mail-quota`,
+        "quota",
+      );
+    }
+    this.usedBytes += bytes;
+  }
+
+  /** @internal Gives back bytes of a delivery that was discarded. */
+  release(bytes: number): void {
+    if (this.usedBytes !== null) this.usedBytes = Math.max(0, this.usedBytes - bytes);
+  }
+
+  /** @internal A write error: reported, and turned into StoreFullError when the disk has no room. */
+  writeFailed(err: unknown, path: string): Error {
+    if (err instanceof StoreFullError) return err;
+    if (!this.failing) {
+      this.failing = true;
+      this.options.onWriteError?.(err as NodeJS.ErrnoException, path);
+    }
+    if (isNoSpace(err)) return new StoreFullError("the disk holding the lab's mail store is full", "disk");
+    return err as Error;
+  }
+
+  /** @internal A delivery was stored. */
+  stored(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.options.onWriteRecovered?.();
+  }
+
+  /** Bytes of the files in new/ and cur/ of every Maildir (read once, at the first delivery). */
+  private storedBytes(): number {
+    let total = 0;
+    for (const { base } of this.maildirs()) {
+      for (const sub of ["new", "cur"]) {
+        const d = join(base, sub);
+        if (!existsSync(d)) continue;
+        for (const name of readdirSync(d)) {
+          try {
+            total += statSync(join(d, name)).size;
+          } catch {
+            // removed meanwhile
+          }
+        }
+      }
+    }
+    return total;
   }
 
   /** Convenience: stores a whole message at once. */
@@ -195,6 +290,7 @@ export class MessageDraft {
     handle: FileHandle;
     trace: ReceivedTrace;
     date: Date;
+    reserved: number;
   };
 
   constructor(
@@ -207,6 +303,8 @@ export class MessageDraft {
       handle: FileHandle;
       trace: ReceivedTrace;
       date: Date;
+      /** Bytes counted against the quota so far (trace fields + content). */
+      reserved: number;
     },
   ) {
     this.id = d.id;
@@ -216,10 +314,16 @@ export class MessageDraft {
 
   async write(chunk: Buffer): Promise<void> {
     if (this.done) throw new Error("mail store: write after commit/discard");
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.d.handle.write(chunk, off, chunk.length - off);
-      off += bytesWritten;
+    this.store.reserve(chunk.length);
+    this.d.reserved += chunk.length;
+    try {
+      let off = 0;
+      while (off < chunk.length) {
+        const { bytesWritten } = await this.d.handle.write(chunk, off, chunk.length - off);
+        off += bytesWritten;
+      }
+    } catch (err) {
+      throw this.store.writeFailed(err, this.d.tmpPath);
     }
     this.size += chunk.length;
   }
@@ -230,17 +334,26 @@ export class MessageDraft {
     this.done = true;
     const finalPath = join(this.d.base, "new", this.id);
     try {
-      await this.d.handle.sync();
-    } finally {
-      await this.d.handle.close();
+      try {
+        await this.d.handle.sync();
+      } finally {
+        await this.d.handle.close();
+      }
+      await rename(this.d.tmpPath, finalPath);
+      const dir = await open(join(this.d.base, "new"), "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (err) {
+      // Not durable, so not acknowledged: the file goes (from tmp/ or, if the rename happened, from new/).
+      await unlink(this.d.tmpPath).catch(() => {});
+      await unlink(finalPath).catch(() => {});
+      this.store.release(this.d.reserved);
+      throw this.store.writeFailed(err, this.d.tmpPath);
     }
-    await rename(this.d.tmpPath, finalPath);
-    const dir = await open(join(this.d.base, "new"), "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    this.store.stored();
     const t = this.d.trace;
     const message: StoredMessage = {
       id: this.id,
@@ -263,6 +376,7 @@ export class MessageDraft {
   async discard(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.store.release(this.d.reserved);
     await this.d.handle.close().catch(() => {});
     await unlink(this.d.tmpPath).catch(() => {});
   }
