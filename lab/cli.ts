@@ -196,10 +196,15 @@ catalogueOptions(program.command("explain").argument("<id>", "scenario id"))
 
 catalogueOptions(program.command("export"))
   .description("write signed zone files, trust anchors and certificates (PEM) for other DNS servers and tools")
-  .requiredOption("--out <dir>", "directory to write into")
+  .requiredOption("--out <dir>", "directory to write into (new or empty; never through a symbolic link)")
+  .option("--force", "write into a non-empty --out directory, replacing the files danelab writes")
   .option("--dns-address <ip>", "address the zones' NS glue points at", ipv4Loopback, DEFAULTS.dnsAddress)
   .action(async (opts) => {
-    const written = await exportLab(opts.out, { ...catalogueFrom(opts), dnsAddress: opts.dnsAddress });
+    const written = await exportLab(opts.out, {
+      ...catalogueFrom(opts),
+      dnsAddress: opts.dnsAddress,
+      force: opts.force === true,
+    });
     console.log(`wrote ${written.length} files under ${opts.out}`);
   });
 
@@ -457,7 +462,7 @@ function isUserError(err: unknown): err is Error {
     err instanceof UserError ||
     err instanceof CatalogueError ||
     err instanceof PlanError ||
-    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError|ExposureError)$/.test(
+    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError|ExposureError|LabRunningError|ExportError)$/.test(
       err.name,
     )
   );

@@ -21,6 +21,7 @@ import { startUnbound } from "./resolver/unbound.js";
 import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
+import { lockStateDir, type StateLock } from "./state-lock.js";
 import { checkResults, findUiDir, scenarioDetails } from "./ui-data.js";
 
 export interface LabOptions extends LoadOptions {
@@ -179,21 +180,41 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
   return { stateDir, plan, pki, tree, timings };
 }
 
-export async function startLab(options: LabOptions = {}): Promise<Lab> {
-  const o = { ...DEFAULTS, resolver: "none" as const, ...stripUndefined(options) };
-  const t0 = performance.now();
-  checkSuffix(o.suffix, options.allowAnySuffix === true);
-  // The SMTP addresses are known only once the catalogue is planned: the others are checked before any work.
-  const listeners = (smtp: string[]) => ({
+function resolveOptions(options: LabOptions) {
+  return { ...DEFAULTS, resolver: "none" as const, ...stripUndefined(options) };
+}
+
+/** Every address the lab will listen on (for the loopback check, lab/exposure.ts). */
+function listenerAddresses(o: ReturnType<typeof resolveOptions>, smtp: string[]) {
+  return {
     http: o.httpPort === null ? null : o.httpAddress,
     dns: o.dnsAddress,
     smtp,
     resolver: o.resolver === "unbound" ? o.resolverAddress : null,
-  });
-  checkListeners(listeners([o.smtpFirstAddress]), options.allowRemote === true);
+  };
+}
+
+export async function startLab(options: LabOptions = {}): Promise<Lab> {
+  const o = resolveOptions(options);
+  const t0 = performance.now();
+  checkSuffix(o.suffix, options.allowAnySuffix === true);
+  // The SMTP addresses are known only once the catalogue is planned: the others are checked before any work.
+  checkListeners(listenerAddresses(o, [o.smtpFirstAddress]), options.allowRemote === true);
+  // Before anything in the state directory is read or written: one lab per directory.
+  const lock = lockStateDir(prepareStateDir(o.stateDir));
+  try {
+    return await startLocked(options, t0, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(options: LabOptions, t0: number, lock: StateLock): Promise<Lab> {
+  const o = resolveOptions(options);
   const { stateDir, plan, pki, tree, timings } = await buildLab(options);
   const smtpAddresses = plan.scenarios.flatMap((sp) => sp.hosts.map((h) => h.address));
-  const warnings = checkListeners(listeners(smtpAddresses), options.allowRemote === true);
+  const warnings = checkListeners(listenerAddresses(o, smtpAddresses), options.allowRemote === true);
   for (const line of warnings) (options.warn ?? options.log)?.(line);
 
   const mark = (name: string, since: number) => {
@@ -224,6 +245,7 @@ export async function startLab(options: LabOptions = {}): Promise<Lab> {
   const stop = async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => {});
     await events.close();
+    lock.release();
   };
 
   try {

@@ -3,7 +3,18 @@
 // `up` on a running lab's state directory; `export` into a non-empty directory or through a symlink.
 // Loopback addresses of this file: 127.0.86.10–29 (DNS, HTTP) and SMTP from 127.0.86.100.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -116,4 +127,126 @@ describe("--suffix", () => {
       expectRefusal(await danelab(up(join(tmp, "suffix"), ["--suffix", suffix])), ...parts);
     }
   });
+});
+
+function startUp(args: string[]): { child: ChildProcess; output: () => string; ready: Promise<void> } {
+  const child = spawn(process.execPath, [BIN, ...args]);
+  children.push(child);
+  let out = "";
+  const ready = new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`not ready in 90 s:\n${out}`)), 90_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (/danelab ready/.test(out)) {
+        clearTimeout(timer);
+        res();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`exited with ${code} before ready:\n${out}`));
+    });
+  });
+  return { child, output: () => out, ready };
+}
+
+async function swaks(server: string, n: number): Promise<string | null> {
+  try {
+    const { stdout } = await run("swaks", [
+      ...["--server", server, "--timeout", "10", "--from", "probe@client.example"],
+      ...["--to", "run-lock@ta-baseline.lab.example", "--body", `lock test message ${n}`],
+    ]);
+    return /250 2\.0\.0 Ok: queued as (\S+)/.exec(stdout)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+describe("one lab per state directory", () => {
+  it("a second up refuses with the running pid and touches nothing; the first keeps delivering", async () => {
+    const state = join(tmp, "locked");
+    const first = startUp(up(state, ["--dns-address", "127.0.86.11", "--http-address", "127.0.86.11"]));
+    await first.ready;
+    const manifest = JSON.parse(readFileSync(join(state, "manifest.json"), "utf8"));
+    const mx = manifest.scenarios.find((s: { id: string }) => s.id === "ta-baseline").mx[0].addresses[0] as string;
+    const ids = [await swaks(mx, 1)];
+    // A delivery in progress (its tmp/ file) and the files a second start would rewrite.
+    const inProgress = join(state, "mail", "ta-baseline", "tmp", "in-progress.danelab");
+    writeFileSync(inProgress, "half a message");
+    const before = ["manifest.json", "events.jsonl", "lab.lock"].map((f) => readFileSync(join(state, f), "utf8"));
+
+    const second = await danelab(
+      up(state, ["--dns-address", "127.0.86.12", "--http-address", "127.0.86.12", "--smtp-address", "127.0.86.160"]),
+    );
+    expectRefusal(
+      second,
+      `another danelab is already running on the state directory ${state} (pid ${first.child.pid}`,
+      "Nothing was changed",
+      "--state-dir",
+    );
+    expect(existsSync(inProgress)).toBe(true);
+    expect(["manifest.json", "events.jsonl", "lab.lock"].map((f) => readFileSync(join(state, f), "utf8"))).toEqual(
+      before,
+    );
+
+    ids.push(await swaks(mx, 2), await swaks(mx, 3));
+    for (const [i, id] of ids.entries()) {
+      expect(id, `message ${i + 1} acknowledged`).not.toBeNull();
+      expect(readFileSync(join(state, "mail", "ta-baseline", "new", id!), "utf8")).toContain(
+        `lock test message ${i + 1}`,
+      );
+    }
+
+    // Killed without a chance to clean up: the stale lock is taken over by the next start, which removes it on stop.
+    first.child.kill("SIGKILL");
+    await new Promise((r) => first.child.once("exit", r));
+    expect(existsSync(join(state, "lab.lock"))).toBe(true);
+    const third = startUp(up(state, ["--dns-address", "127.0.86.11", "--http-address", "127.0.86.11"]));
+    await third.ready;
+    expect(readFileSync(join(state, "lab.lock"), "utf8").trim()).toBe(String(third.child.pid));
+    third.child.kill("SIGTERM");
+    await new Promise((r) => third.child.once("exit", r));
+    expect(existsSync(join(state, "lab.lock"))).toBe(false);
+  }, 180_000);
+});
+
+describe("danelab export --out", () => {
+  const exportTo = (out: string, ...extra: string[]) =>
+    danelab(["export", "--only", "ta-baseline", "--state-dir", join(tmp, "export-state"), "--out", out, ...extra]);
+
+  it("refuses a non-empty directory without --force and a symlinked one always", async () => {
+    const out = join(tmp, "export-full");
+    mkdirSync(out);
+    writeFileSync(join(out, "notes.txt"), "mine");
+    expectRefusal(await exportTo(out), `--out ${out} is not empty (1 entry: notes.txt)`, "--force");
+    expect(readdirSync(out)).toEqual(["notes.txt"]);
+    const link = join(tmp, "export-link");
+    symlinkSync(out, link);
+    expectRefusal(await exportTo(link, "--force"), `--out ${link} is a symbolic link`);
+    expect(readdirSync(out)).toEqual(["notes.txt"]);
+  }, 120_000);
+
+  it("with --force replaces symlinks inside instead of writing through them, and leaves other files alone", async () => {
+    const out = join(tmp, "export-force");
+    const elsewhere = join(tmp, "elsewhere");
+    mkdirSync(join(elsewhere, "certs"), { recursive: true });
+    writeFileSync(join(elsewhere, "victim"), "do not overwrite");
+    mkdirSync(out);
+    writeFileSync(join(out, "notes.txt"), "mine");
+    symlinkSync(join(elsewhere, "victim"), join(out, "root.ds")); // a file danelab writes
+    symlinkSync(join(elsewhere, "certs"), join(out, "certs")); // a directory danelab writes into
+    const r = await exportTo(out, "--force");
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(join(elsewhere, "victim"), "utf8")).toBe("do not overwrite");
+    expect(readdirSync(join(elsewhere, "certs"))).toEqual([]);
+    expect(lstatSync(join(out, "root.ds")).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(out, "root.ds"), "utf8")).toMatch(/IN\s+DS\s+\d+ 13 2 /);
+    expect(lstatSync(join(out, "certs")).isDirectory()).toBe(true);
+    expect(statSync(join(out, "certs")).mode & 0o777).toBe(0o700);
+    const key = readdirSync(join(out, "certs")).find((f) => f.endsWith(".key"))!;
+    expect(statSync(join(out, "certs", key)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, "notes.txt"), "utf8")).toBe("mine");
+  }, 120_000);
 });
