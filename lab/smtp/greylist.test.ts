@@ -31,6 +31,23 @@ describe("greylisting", () => {
     expect(g.check("127.0.0.9", "a@x.example", "b@lab.example")).toBe(true);
   });
 
+  it("remembers at most MAX_TRIPLETS triplets, forgetting the oldest first, and drops day-old ones", () => {
+    let now = 1_000_000;
+    const g = new RcptGreylist(60, () => now);
+    const max = RcptGreylist.MAX_TRIPLETS;
+    for (let i = 0; i < max + 50_000; i++) {
+      g.check("127.0.0.1", "a@x.example", `r${i}@lab.example`);
+      now += 1;
+    }
+    expect(g.size).toBe(max);
+    now += 60_000;
+    expect(g.check("127.0.0.1", "a@x.example", `r${max + 49_999}@lab.example`)).toBe(false); // newest remembered
+    expect(g.check("127.0.0.1", "a@x.example", "r0@lab.example")).toBe(true); // oldest forgotten: greylisted again
+    now += 86_400_001 + max + 50_000;
+    g.check("127.0.0.2", "a@x.example", "fresh@lab.example");
+    expect(g.size).toBe(1); // everything older than a day is gone
+  });
+
   it("the allow-list holds IP addresses and explains anything else", () => {
     const list = new GreylistAllowList(["127.0.0.5"]);
     list.add("::ffff:127.0.0.6");

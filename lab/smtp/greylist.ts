@@ -104,10 +104,24 @@ export class RcptGreylist {
     for (const key of this.firstSeen.keys()) if (key.startsWith(prefix)) this.firstSeen.delete(key);
   }
 
-  /** Keeps memory bounded under hostile load: drops triplets older than a day once the map is large. */
+  /** Triplets remembered at most (the oldest are forgotten first). */
+  static readonly MAX_TRIPLETS = 100_000;
+
+  /**
+   * Keeps memory bounded under hostile load, in time proportional to what is dropped: a Map iterates in insertion
+   * order, and triplets are inserted when first seen, so the oldest are at the front. Triplets older than a day go,
+   * and past MAX_TRIPLETS the oldest go too (their clients are greylisted once more, as on a first visit).
+   */
   private prune(t: number): void {
-    if (this.firstSeen.size < 100_000) return;
-    for (const [key, first] of this.firstSeen) if (t - first > 86_400_000) this.firstSeen.delete(key);
+    for (const [key, first] of this.firstSeen) {
+      if (t - first <= 86_400_000 && this.firstSeen.size < RcptGreylist.MAX_TRIPLETS) break;
+      this.firstSeen.delete(key);
+    }
+  }
+
+  /** Triplets remembered now. */
+  get size(): number {
+    return this.firstSeen.size;
   }
 }
 
