@@ -385,6 +385,18 @@ describe("a broken scenario file", () => {
     "yaml-colon": (l) => {
       l[1] = "title: Note: a colon and a space inside an unquoted value";
     },
+    "alias-bomb": (l) => {
+      l.push(
+        "x-a: &a [x, x, x, x, x, x, x, x, x, x]", // 13
+        "x-b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]", // 14
+        "x-c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+        "x-d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+        "x-e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]",
+      );
+    },
+    "alias-unknown": (l) => {
+      l[1] = "title: *nowhere";
+    },
     "deep-type": (l) => {
       l[11] = '        connections: "two"';
     },
@@ -444,6 +456,35 @@ describe("a broken scenario file", () => {
     expect(problems.length).toBeGreaterThan(0);
     for (const p of problems) expect(p).toMatch(at("yaml-colon", 2));
     expect(problems[0]).toContain("YAML syntax: ");
+  });
+
+  it("reports an alias bomb at the line of its first alias, without expanding it", () => {
+    const problems = problemsOf("alias-bomb");
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(at("alias-bomb", 14));
+    expect(problems[0]).toContain("YAML aliases expand to too much data");
+  });
+
+  it("reports an alias to an anchor that does not exist at its line", () => {
+    const problems = problemsOf("alias-unknown");
+    expect(problems[0]).toMatch(at("alias-unknown", 2));
+    expect(problems[0]).toContain("Unresolved alias");
+  });
+
+  it("refuses a {from..to} range that expands past MAX_RANGE_NAMES, naming the file", async () => {
+    const { planLab, MAX_RANGE_NAMES } = await import("./compile.js");
+    const file = join(dir, "wide-range.yaml");
+    const text = `${VALID.map((l) => l.replace("NAME", "wide-range")).join("\n")}
+pki:
+  certificates:
+    - name: leaf
+      san: ["h{1..1000}.{domain}", "x{1..1000}y{1..1000000}.{domain}"]
+`;
+    const parsed = parseScenarioFile(file, text);
+    if (!("scenario" in parsed)) throw new Error(parsed.problems.join("\n"));
+    expect(() => planLab([parsed.scenario], ADDRESSES)).toThrow(
+      `${file}: "x{1..1000}y{1..1000000}.wide-range.lab.example" expands to 1000000000 names; a {from..to} range may produce at most ${MAX_RANGE_NAMES}`,
+    );
   });
 
   it("reports a wrong type deep inside hosts[0].smtp at that line, naming the field path", () => {

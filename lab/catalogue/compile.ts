@@ -121,6 +121,7 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
             if (!h) throw new PlanError(scenario.file, `{host:${name}} names no host of this scenario.`);
             return h;
           }),
+        scenario.file,
       );
     const one = (text: string) => expand(text).join(",");
 
@@ -191,14 +192,30 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
   };
 }
 
-/** "host{1..3}.x" → host1.x, host2.x, host3.x (for long SAN lists). */
-function expandRange(text: string): string[] {
+/** The most names one `{a..b}` text may expand to (a certificate with more SANs is no test any client needs). */
+export const MAX_RANGE_NAMES = 1000;
+
+/** "host{1..3}.x" → host1.x, host2.x, host3.x (for long SAN lists); at most MAX_RANGE_NAMES names. */
+function expandRange(text: string, file: string): string[] {
+  const ranges = [...text.matchAll(/\{(\d{1,9})\.\.(\d{1,9})\}/g)];
+  const names = ranges.reduce((n, m) => n * Math.max(0, Number(m[2]) - Number(m[1]) + 1), 1);
+  if (names > MAX_RANGE_NAMES) {
+    throw new PlanError(
+      file,
+      `"${text}" expands to ${names} names; a {from..to} range may produce at most ${MAX_RANGE_NAMES}. Use a ` +
+        "smaller range.",
+    );
+  }
+  return expandRanges(text);
+}
+
+function expandRanges(text: string): string[] {
   const m = /\{(\d+)\.\.(\d+)\}/.exec(text);
   if (!m) return [text];
   const from = Number(m[1]);
   const to = Number(m[2]);
   const out: string[] = [];
-  for (let i = from; i <= to; i++) out.push(...expandRange(text.replace(m[0], String(i))));
+  for (let i = from; i <= to; i++) out.push(...expandRanges(text.replace(m[0], String(i))));
   return out;
 }
 

@@ -4,7 +4,7 @@
 // a user adding a scenario fixes them in one go. Selection (--only, --group) happens here too.
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { isMap, isNode, LineCounter, parseDocument } from "yaml";
+import { isMap, isNode, LineCounter, parseDocument, visit } from "yaml";
 import type { z } from "zod";
 import { type ScenarioFile, scenarioSchema } from "./schema.js";
 import { builtinScenarioDir, CatalogueError, type LoadOptions, select } from "./select.js";
@@ -65,7 +65,26 @@ export function parseScenarioFile(file: string, text: string): { scenario: Loade
       problems: [`${file}:1: a scenario file holds one YAML mapping (id:, title:, group:, expect:, teach:, ...).`],
     };
   }
-  const parsed = scenarioSchema.safeParse(doc.toJS());
+  // Aliases are expanded here: an "alias bomb" (anchors of anchors, a billion strings from a few lines) or an alias
+  // to an anchor defined later is refused with the line of the first alias (`maxAliasCount`: yaml's own limit).
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    let firstAlias: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        firstAlias ??= node.range?.[0];
+      },
+    });
+    const message = (err as Error).message;
+    const why = /Excessive alias count/.test(message)
+      ? "YAML aliases expand to too much data (more than 100 alias uses: an alias bomb?); write the values out " +
+        "instead of nesting anchors."
+      : `YAML: ${message.split("\n")[0]}.`;
+    return { problems: [`${file}:${lineOf(firstAlias)}: ${why}`] };
+  }
+  const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
     return {
       problems: parsed.error.issues.map((issue) => {
