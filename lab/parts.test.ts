@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadCatalogueCached } from "./catalogue/cache.js";
 import { nthAddress } from "./catalogue/compile.js";
 import { builtinScenarioDir } from "./catalogue/select.js";
-import { dnsQueryRecorder } from "./dns-log.js";
+import { dnsQueryRecorder, NAMES_PER_ZONE } from "./dns-log.js";
 import { EventLog } from "./events.js";
 import { portOwner, withPortOwner } from "./port-owner.js";
 import { ResolverError, startUnbound } from "./resolver/unbound.js";
@@ -54,6 +54,32 @@ describe("DNS query log", () => {
       name: "_25._tcp.mx.ta-baseline.lab.example",
       type: "TLSA",
     });
+  });
+});
+
+describe("DNS query log under a flood of random labels", () => {
+  it("logs NAMES_PER_ZONE names per client/scenario/type a minute, then one folded event per answer", () => {
+    const events = new EventLog({});
+    const record = dnsQueryRecorder(events, "lab.example", new Set(["ta-wildcard"]));
+    const q = (label: string, rcode: string) => ({
+      time: new Date().toISOString(),
+      client: "127.0.0.1",
+      transport: "udp" as const,
+      name: `${label}.ta-wildcard.lab.example`,
+      type: "A",
+      rd: true,
+      do: true,
+      rcode,
+      ad: true,
+      tc: false,
+    });
+    for (let i = 0; i < 100_000; i++) record(q(`r${i}`, i % 2 ? "NXDOMAIN" : "NOERROR"));
+    const logged = events.all({ kind: "dns-query" });
+    expect(logged).toHaveLength(NAMES_PER_ZONE + 2);
+    expect(logged.slice(NAMES_PER_ZONE).map((e) => [e["rcode"], typeof e["folded"]])).toEqual([
+      ["NOERROR", "string"],
+      ["NXDOMAIN", "string"],
+    ]);
   });
 });
 
