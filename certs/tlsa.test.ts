@@ -64,10 +64,14 @@ describe("tlsaRecord", () => {
     expect(tlsaRecord("_25._tcp.mx.example", 60, 3, 0, 2, "00")).toBe("_25._tcp.mx.example. 60 IN TLSA 3 0 2 00");
   });
 
-  it("names the field that is out of range", () => {
-    expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 7 as never, 1, 1, "00")).toThrow(/usage 7 is out of range/);
-    expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 3, 2 as never, 1, "00")).toThrow(/selector 2/);
-    expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 3, 1, 9 as never, "00")).toThrow(/matching type 9/);
+  it("prints unassigned values 0–255 (unusable records, RFC 7671 §4) and names a field outside 8 bits", () => {
+    expect(tlsaRecord("_25._tcp.mx.example.", 300, 4, 1, 1, "00")).toBe("_25._tcp.mx.example. 300 IN TLSA 4 1 1 00");
+    expect(tlsaRecord("_25._tcp.mx.example.", 300, 3, 2, 255, "00")).toBe(
+      "_25._tcp.mx.example. 300 IN TLSA 3 2 255 00",
+    );
+    expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 256, 1, 1, "00")).toThrow(/usage 256 is out of range/);
+    expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 3, -1, 1, "00")).toThrow(/selector -1/);
+    expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 3, 1, 1.5, "00")).toThrow(/matching type 1.5/);
     expect(() => tlsaRecord("_25._tcp.mx.example.", -1, 3, 1, 1, "00")).toThrow(/TTL/);
     expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 3, 1, 1, "xyz")).toThrow(/hex digits/);
     expect(() => tlsaRecord("_25._tcp.mx.example.", 300, 3, 1, 1, "")).toThrow(/hex digits/);

@@ -27,15 +27,17 @@ export function tlsaAssociationData(der: Buffer, selector: 0 | 1, matching: 0 | 
 }
 
 /**
- * `_25._tcp.mx.example. 300 IN TLSA 2 1 1 <hex>` — RFC 6698 §2.2 presentation format (hex in one piece). The hex is
- * not checked against the matching type's digest length: a scenario may publish a deliberately unusable record.
+ * `_25._tcp.mx.example. 300 IN TLSA 2 1 1 <hex>` — RFC 6698 §2.2 presentation format (hex in one piece). Usage,
+ * selector and matching type are 8-bit fields (RFC 6698 §2.1): any value 0–255 is printed, since values nobody has
+ * assigned make exactly the "unusable" records RFC 7671 §4 and RFC 7672 §3.1.3 tell clients to ignore. The hex is
+ * not checked against the matching type's digest length, for the same reason.
  */
 export function tlsaRecord(
   owner: string,
   ttl: number,
-  usage: 0 | 1 | 2 | 3,
-  selector: 0 | 1,
-  matching: 0 | 1 | 2,
+  usage: number,
+  selector: number,
+  matching: number,
   hex: string,
 ): string {
   const check = (field: string, value: number, max: number, meaning: string) => {
@@ -43,9 +45,9 @@ export function tlsaRecord(
       throw new RangeError(`TLSA record for ${owner}: ${field} ${value} is out of range; expected ${meaning}.`);
     }
   };
-  check("usage", usage, 3, "0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA or 3 DANE-EE (RFC 6698 §2.1.1)");
-  check("selector", selector, 1, "0 full certificate or 1 SubjectPublicKeyInfo (RFC 6698 §2.1.2)");
-  check("matching type", matching, 2, "0 exact, 1 SHA-256 or 2 SHA-512 (RFC 6698 §2.1.3)");
+  check("usage", usage, 255, "0–255 (RFC 6698 §2.1.1; 0 PKIX-TA, 1 PKIX-EE, 2 DANE-TA, 3 DANE-EE are assigned)");
+  check("selector", selector, 255, "0–255 (RFC 6698 §2.1.2; 0 full certificate, 1 SubjectPublicKeyInfo)");
+  check("matching type", matching, 255, "0–255 (RFC 6698 §2.1.3; 0 exact, 1 SHA-256, 2 SHA-512)");
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > 0x7fffffff) {
     throw new RangeError(`TLSA record for ${owner}: TTL ${ttl} is not a number of seconds (0 … 2147483647).`);
   }

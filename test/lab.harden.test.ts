@@ -250,3 +250,79 @@ describe("danelab export --out", () => {
     expect(readFileSync(join(out, "notes.txt"), "utf8")).toBe("mine");
   }, 120_000);
 });
+
+describe("TLSA records with unassigned usage or selector", () => {
+  it("publishes 4 1 1 and 3 2 1 as written next to a valid record, and openssl's DANE check uses the valid one", async () => {
+    const dir = join(tmp, "unusable-scenarios");
+    mkdirSync(dir);
+    const hex = "ab".repeat(32);
+    writeFileSync(
+      join(dir, "unusable-usages.yaml"),
+      [
+        "id: unusable-usages",
+        'title: "4 1 1 and 3 2 1 next to a valid 2 1 1"',
+        "group: tlsa-and-chains",
+        "expect: deliver",
+        "teach: >-",
+        "  Two records with values nobody assigned are unusable and ignored. The valid one authenticates the server.",
+        "rfc:",
+        '  - "RFC 7671 §4"',
+        "hosts:",
+        "  - tlsa:",
+        `      - { data: "4 1 1 ${hex}" }`,
+        `      - { data: "3 2 1 ${hex}" }`,
+        "      - { usage: 2, selector: 1, matching: 1, cert: lab/ca }",
+        "",
+      ].join("\n"),
+    );
+    const state = join(tmp, "unusable-state");
+    const lab = startUp([
+      ...up(state, ["--dns-address", "127.0.86.13", "--http-address", "127.0.86.13"]),
+      ...["--scenarios", dir, "--only", "unusable-usages"],
+    ]);
+    await lab.ready;
+    const manifest = JSON.parse(readFileSync(join(state, "manifest.json"), "utf8"));
+    const scenario = manifest.scenarios.find((s: { id: string }) => s.id === "unusable-usages");
+    const mx = scenario.mx[0];
+    const owner = `_25._tcp.${mx.host}`;
+    const { stdout } = await run("dig", ["@127.0.86.13", "+norec", "+short", owner, "TLSA"]);
+    const records = stdout
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const [usage, selector, matching, ...data] = l.trim().split(/\s+/); // dig splits long hex into chunks
+        return `${usage} ${selector} ${matching} ${data.join("")}`.toLowerCase();
+      });
+    expect(records).toHaveLength(3);
+    expect(records).toContain(`4 1 1 ${hex}`);
+    expect(records).toContain(`3 2 1 ${hex}`);
+    const valid = records.find((r) => r.startsWith("2 1 1 "))!;
+    // OpenSSL's DANE verifier (RFC 7671) with all three records: the unusable ones are skipped, the 2 1 1 matches.
+    const openssl = run(
+      "openssl",
+      [
+        ...[
+          "s_client",
+          "-connect",
+          `${mx.addresses[0]}:25`,
+          "-starttls",
+          "smtp",
+          "-servername",
+          mx.host.replace(/\.$/, ""),
+        ],
+        ...["-dane_tlsa_domain", mx.host.replace(/\.$/, ""), "-verify_return_error", "-brief"],
+        ...records.flatMap((r) => ["-dane_tlsa_rrdata", r]),
+      ],
+      { timeout: 20_000 },
+    );
+    openssl.child.stdin?.end("QUIT\r\n");
+    const s = await openssl.catch((e: { stdout?: string; stderr?: string }) => ({
+      stdout: e.stdout ?? "",
+      stderr: e.stderr ?? "",
+    }));
+    const out = `${s.stdout}${s.stderr}`;
+    expect(out).toMatch(/Verification: OK/);
+    expect(out).toMatch(/DANE TLSA 2 1 1 .*matched/);
+    lab.child.kill("SIGTERM");
+  }, 120_000);
+});

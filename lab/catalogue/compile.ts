@@ -270,14 +270,7 @@ export function tlsaRdata(
 
 export function tlsaPresentation(owner: string, spec: TlsaSpec, pki: Pki): string {
   const r = tlsaRdata(spec, pki);
-  return tlsaRecord(
-    `${owner}.`,
-    TLSA_TTL,
-    r.usage as 0 | 1 | 2 | 3,
-    r.selector as 0 | 1,
-    r.matching as 0 | 1 | 2,
-    r.hex,
-  );
+  return tlsaRecord(`${owner}.`, TLSA_TTL, r.usage, r.selector, r.matching, r.hex);
 }
 
 const ROOT_NS = "ns.lab-root";

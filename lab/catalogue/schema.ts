@@ -77,8 +77,10 @@ const tlsa = z.union([
   z
     .object({
       usage: z.number().int().min(0).max(255),
-      selector: z.number().int().min(0).max(255),
-      matching: z.number().int().min(0).max(255),
+      // Computed from a certificate: only the assigned selectors and matching types can be computed (RFC 6698
+      // §2.1.2–2.1.3); other values are published with literal `data`.
+      selector: z.number().int().min(0).max(1),
+      matching: z.number().int().min(0).max(2),
       cert: certName,
       corrupt: z
         .enum(["digest", "length"])
@@ -88,7 +90,14 @@ const tlsa = z.union([
     .strict(),
   z
     .object({
-      data: z.string().regex(/^\d+ \d+ \d+ [0-9A-Fa-f]+$/, 'literal TLSA data like "3 1 1 <hex>"'),
+      // RFC 6698 §2.1: three 8-bit fields (any value 0–255: unassigned ones make unusable records, RFC 7671 §4),
+      // then the association data in hex (whole bytes).
+      data: z
+        .string()
+        .regex(
+          /^(25[0-5]|2[0-4]\d|1?\d?\d) (25[0-5]|2[0-4]\d|1?\d?\d) (25[0-5]|2[0-4]\d|1?\d?\d) ([0-9A-Fa-f]{2})+$/,
+          'literal TLSA data like "3 1 1 <hex>": usage, selector and matching type 0–255, then whole bytes of hex',
+        ),
     })
     .strict(),
 ]);
