@@ -9,7 +9,7 @@ import { ENDPOINTS, type HttpApi, startHttpApi } from "../lab/http/api.js";
 import type { Manifest } from "../lab/manifest.js";
 import { GreylistAllowList } from "../lab/smtp/greylist.js";
 
-const manifest = { version: 1, scenarios: [] } as unknown as Manifest;
+const manifest = { version: 1, scenarios: [], stateDir: "/secret/state/dir" } as unknown as Manifest;
 
 interface Answer {
   status: number;
@@ -36,6 +36,7 @@ function send(
         if (opts.keepOpenMs !== undefined) {
           setTimeout(() => {
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+            req.destroy(); // a stream: read what came, then hang up
           }, opts.keepOpenMs);
         }
       },
@@ -54,6 +55,7 @@ const resets: (string | undefined)[] = [];
 beforeAll(async () => {
   events = new EventLog();
   events.append({ kind: "dns-query", scenario: null, name: "secret.lab.example" });
+  events.append({ kind: "message", scenario: "x", id: "m1", path: "/secret/state/dir/mail/x/new/m1" });
   allowList = new GreylistAllowList();
   api = await startHttpApi({
     address: "127.0.86.1",
@@ -149,6 +151,20 @@ describe("cross-site writes: Origin must be the lab", () => {
     expect((await post("/api/greylist/allow", `http://localhost:${api.port}`)).status).toBe(200);
     expect(resets).toEqual(["127.0.86.9", "127.0.86.9"]);
     expect(allowList.list()).toEqual(["127.0.86.9"]);
+  });
+});
+
+describe("no file system paths", () => {
+  it("serves the manifest and the events without the state directory's path", async () => {
+    const host = `127.0.86.1:${api.port}`;
+    for (const path of ["/api/manifest", "/api/events"]) {
+      const res = await send(api, path, { headers: { host } });
+      expect(res.status).toBe(200);
+      expect(res.body).not.toContain("/secret/state/dir");
+    }
+    const stream = await send(api, "/api/events/stream?since=0", { headers: { host }, keepOpenMs: 300 });
+    expect(stream.body).toContain('"id":"m1"');
+    expect(stream.body).not.toContain("/secret/state/dir");
   });
 });
 

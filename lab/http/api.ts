@@ -173,7 +173,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         allow(method, ["GET"]);
         onlyParams(url, []);
         if (second !== undefined) throw notFound(path);
-        json(res, 200, options.manifest());
+        json(res, 200, publicManifest(options.manifest()));
         return;
       }
       case "scenarios": {
@@ -197,7 +197,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
         let events = options.events.since(since, filter.log);
         if (filter.kinds) events = events.filter((e) => filter.kinds!.has(e.kind));
         if (limit !== undefined) events = events.slice(0, limit);
-        return json(res, 200, events);
+        return json(res, 200, events.map(publicEvent));
       }
       case "messages": {
         allow(method, ["GET"]);
@@ -335,7 +335,7 @@ export async function startHttpApi(options: HttpApiOptions): Promise<HttpApi> {
     const push = (e: LabEvent) => {
       if (e.seq <= last || !matches(e)) return;
       last = e.seq;
-      res.write(`id: ${e.seq}\ndata: ${JSON.stringify(e)}\n\n`);
+      res.write(`id: ${e.seq}\ndata: ${JSON.stringify(publicEvent(e))}\n\n`);
       if (res.writableLength > MAX_SSE_BUFFER) res.destroy();
     };
     // since() and subscribe() run in the same tick: no event can slip between the backlog and the live feed.
@@ -560,6 +560,19 @@ async function readJsonBody(req: IncomingMessage): Promise<object> {
     throw new HttpError(400, 'the body must be a JSON object such as {"address": "127.0.0.9"}');
   }
   return body;
+}
+
+/** The manifest without the state directory's absolute path (the API tells no file system layout). */
+function publicManifest(m: Manifest): Omit<Manifest, "stateDir"> {
+  const { stateDir: _stateDir, ...rest } = m;
+  return rest;
+}
+
+/** An event without a file path (message events carry where the store put the file). */
+function publicEvent(e: LabEvent): LabEvent {
+  if (!("path" in e)) return e;
+  const { path: _path, ...rest } = e;
+  return rest as LabEvent;
 }
 
 /** Message metadata without the server's file path. */
