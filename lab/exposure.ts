@@ -68,7 +68,7 @@ export function checkListeners(listeners: Listeners, allowRemote: boolean): stri
   const list = outside.map((o) => `${o.option} ${o.address} exposes ${o.what}`).join("; ");
   if (!allowRemote) {
     throw new ExposureError(
-      `danelab listens only on loopback (127.0.0.0/8) unless told otherwise: ${list}. Use a 127.x.y.z address ` +
+      `The lab listens only on loopback (127.0.0.0/8) unless told otherwise: ${list}. Use a 127.x.y.z address ` +
         "(the defaults are 127.0.0.1 for HTTP, 127.0.53.1 for DNS, 127.0.25.1 for SMTP), or, on a network you " +
         "trust, add --allow-remote to listen there anyway.",
     );
