@@ -32,6 +32,7 @@ const QUICK = [
   "greylist-then-starttls",
   "tlsa-nxdomain",
   "ta-wrong-name",
+  "ta-wildcard-deep",
   "ee-mismatch",
   "tlsa-bogus",
   "all-unusable",
@@ -198,6 +199,17 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
       expect(cell("tlsa-nxdomain", "postfix", mode)?.outcome?.status).toBe("delivered");
       expect(cell("tlsa-nxdomain", "exim-strict", mode)?.outcome).toMatchObject({ status: "bounced" });
       expect(cell("tlsa-nxdomain", "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+    }
+  });
+
+  it("neither MTA delivers ta-wildcard-deep: *.<domain> covers neither mx.deep.<domain> nor <domain>", () => {
+    // RFC 7672 §3.2.3 / RFC 6125 §6.4.3: a wildcard matches exactly one label of a reference identifier.
+    for (const mode of MODES) {
+      for (const col of COLUMNS) {
+        const c = cell("ta-wildcard-deep", col, mode);
+        expect(c?.outcome?.status, `ta-wildcard-deep ${col}/${mode}`).toBe("deferred");
+        expect(c?.grade?.verdict, `ta-wildcard-deep ${col}/${mode}`).toBe("pass");
+      }
     }
   });
 
