@@ -2,7 +2,7 @@
 // The deepest zone holding the name answers (AA), except that DS is answered from the parent side of the cut
 // (RFC 4035 §3.1.4.1); a name below a cut in the answering zone gets a referral (RFC 1034 §4.3.2 step 3b) with the DS
 // or the NSEC proving there is none (RFC 4035 §3.1.4); CNAMEs are followed inside the zone (RFC 1034 §4.3.2 step 3a);
-// NXDOMAIN and NODATA carry the SOA (RFC 2308 §3) and, with DO, the NSEC proofs (RFC 4035 §3.1.3). RRSIGs go with
+// NXDOMAIN and NODATA carry the SOA (RFC 2308 §3) and, with DO, the NSEC proofs (RFC 4035 §3.1.3) or NSEC3 proofs (RFC 5155 §7.2). RRSIGs go with
 // every RRset when the query set DO (RFC 4035 §3.1.1).
 import type { AuthoritativeAnswer, SignedTree, SignedZone, ZoneFault } from "./types.js";
 import { type Answer, dataOf, isInOrSelf, normalizeName, parentName } from "./wire.js";
@@ -52,9 +52,16 @@ function negativeSoa(zone: SignedZone, dnssecOk: boolean): Answer[] {
   return dnssecOk ? [...soa, ...zone.signatures(zone.origin, "SOA")] : soa;
 }
 
-function nsecWithSigs(zone: SignedZone, nsec: Answer | undefined): Answer[] {
-  if (!nsec) return [];
-  return [nsec, ...zone.signatures(nsec.name, "NSEC")];
+/** Denial records with their RRSIGs, each once. */
+function proofs(zone: SignedZone, records: (Answer | undefined)[]): Answer[] {
+  const seen = new Set<string>();
+  const out: Answer[] = [];
+  for (const r of records) {
+    if (!r || seen.has(`${r.name}|${r.type}`)) continue;
+    seen.add(`${r.name}|${r.type}`);
+    out.push(r, ...zone.signatures(r.name, r.type));
+  }
+  return out;
 }
 
 /** The longest ancestor of `name` (or name itself) that exists in the zone — RFC 4592 §3.3.1 closest encloser. */
@@ -63,6 +70,46 @@ function closestEncloser(zone: SignedZone, name: string): string {
     if (zone.exists(n) || n === zone.origin) return n;
   }
   return zone.origin;
+}
+
+/**
+ * RFC 5155 §7.2.1: the closest provable encloser proof for `name` — the NSEC3 matching the longest proper ancestor
+ * that has one, and the NSEC3 covering the "next closer" name (that ancestor plus one label of `name`).
+ */
+function closestEncloserProof(zone: SignedZone, name: string): { encloser: string; records: (Answer | undefined)[] } {
+  let nextCloser = name;
+  for (let n = parentName(name); n !== undefined; n = parentName(n)) {
+    const match = zone.nsec3Match(n);
+    if (match || n === zone.origin) return { encloser: n, records: [match, zone.nsec3Cover(nextCloser)] };
+    nextCloser = n;
+  }
+  return { encloser: zone.origin, records: [] };
+}
+
+/**
+ * NODATA at a name that exists (RFC 4035 §3.1.3.1: its NSEC; for an empty non-terminal the NSEC covering it,
+ * §3.1.3.2). NSEC3 (RFC 5155 §7.2.3, §7.2.4): the NSEC3 matching the name; when there is none (a DS query at an
+ * Opt-Out delegation) the closest provable encloser proof, whose next-closer NSEC3 carries the Opt-Out flag.
+ */
+function nodataProof(zone: SignedZone, name: string): Answer[] {
+  if (zone.denial === "nsec3") {
+    const match = zone.nsec3Match(name);
+    return proofs(zone, match ? [match] : closestEncloserProof(zone, name).records);
+  }
+  return proofs(zone, [zone.rrset(name, "NSEC")[0] ?? zone.nsecFor(name)]);
+}
+
+/**
+ * NXDOMAIN: RFC 4035 §3.1.3.2 — an NSEC covering the name and one covering the wildcard at the closest encloser;
+ * RFC 5155 §7.2.2 — the closest encloser proof plus the NSEC3 covering the wildcard at the closest encloser.
+ */
+function nxdomainProof(zone: SignedZone, name: string): Answer[] {
+  if (zone.denial === "nsec3") {
+    const { encloser, records } = closestEncloserProof(zone, name);
+    return proofs(zone, [...records, zone.nsec3Cover(encloser === "" ? "*" : `*.${encloser}`)]);
+  }
+  const wildcard = `*.${closestEncloser(zone, name)}`.replace(/\.$/, "");
+  return proofs(zone, [zone.nsecFor(name), zone.nsecFor(wildcard)]);
 }
 
 /** Glue and in-zone addresses for the NS names of a referral (RFC 1034 §4.3.2 step 3b). */
@@ -123,26 +170,16 @@ function answerFromZone(
         continue;
       }
       // NODATA (RFC 2308 §2.2): SOA; RFC 4035 §3.1.3.1: the NSEC of the name, whose bitmap lacks the type.
-      const authorities = [
-        ...negativeSoa(zone, dnssecOk),
-        ...(dnssecOk ? nsecWithSigs(zone, zone.rrset(name, "NSEC")[0]) : []),
-      ];
+      const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nodataProof(zone, name) : [])];
       return { rcode: "NOERROR", aa: true, answers, authorities, additionals: [] };
     }
     if (zone.exists(name)) {
       // An empty non-terminal: NODATA, proved by the NSEC that covers the name (RFC 4035 §3.1.3.2 / RFC 5155 §7.2.3
       // for the NSEC3 analogue); the next name in that NSEC is a descendant of the qname.
-      const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nsecWithSigs(zone, zone.nsecFor(name)) : [])];
+      const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nodataProof(zone, name) : [])];
       return { rcode: "NOERROR", aa: true, answers, authorities, additionals: [] };
     }
-    // NXDOMAIN (RFC 4035 §3.1.3.2): an NSEC covering the name and one covering the wildcard at the closest encloser.
-    const authorities = negativeSoa(zone, dnssecOk);
-    if (dnssecOk) {
-      const covering = zone.nsecFor(name);
-      const wildcard = zone.nsecFor(`*.${closestEncloser(zone, name)}`.replace(/\.$/, ""));
-      authorities.push(...nsecWithSigs(zone, covering));
-      if (wildcard && wildcard.name !== covering?.name) authorities.push(...nsecWithSigs(zone, wildcard));
-    }
+    const authorities = [...negativeSoa(zone, dnssecOk), ...(dnssecOk ? nxdomainProof(zone, name) : [])];
     // RFC 6604 §3: the rcode reflects the last name of a CNAME chain.
     return { rcode: "NXDOMAIN", aa: true, answers, authorities, additionals: [] };
   }
@@ -151,8 +188,8 @@ function answerFromZone(
 
 /**
  * RFC 1034 §4.3.2 step 3b + RFC 4035 §3.1.4: a referral is not authoritative (AA=0): the child's NS RRset in the
- * authority section, with DO the signed DS RRset or — for an unsigned child — the signed NSEC at the cut whose bitmap
- * shows NS without DS; glue in the additional section.
+ * authority section, with DO the signed DS RRset or — for an unsigned child — the signed NSEC (or NSEC3, RFC 5155
+ * §7.2.7) at the cut whose bitmap shows NS without DS, or with Opt-Out the closest provable encloser proof; glue in the additional section.
  */
 function referral(zone: SignedZone, cut: string, dnssecOk: boolean): Omit<AuthoritativeAnswer, "fault"> {
   const ns = zone.rrset(cut, "NS");
@@ -160,7 +197,7 @@ function referral(zone: SignedZone, cut: string, dnssecOk: boolean): Omit<Author
   if (dnssecOk) {
     const ds = zone.rrset(cut, "DS");
     if (ds.length > 0) authorities.push(...ds, ...zone.signatures(cut, "DS"));
-    else authorities.push(...nsecWithSigs(zone, zone.rrset(cut, "NSEC")[0]));
+    else authorities.push(...nodataProof(zone, cut));
   }
   const additionals = addressesFor(
     zone,

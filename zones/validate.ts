@@ -2,8 +2,9 @@
 // computed by really verifying (RFC 4035 §5): the root DNSKEY RRset is checked against the trust-anchor DS, then each
 // cut is crossed by DS → DNSKEY (RFC 4035 §5.2) with every RRSIG verified by crypto.verify (§5.3) inside its validity
 // window (§5.3.1); an NSEC proving there is no DS makes everything below insecure (§5.2); NXDOMAIN and NODATA must be
-// proven by NSEC (§5.4); CNAMEs are chased, also into other zones, and the weakest link decides the status.
+// proven by NSEC (§5.4) or NSEC3 (RFC 5155 §8, in denial.ts, with RFC 9276 §3.2's iteration limit); CNAMEs are chased, also into other zones, and the weakest link decides the status.
 import { answerAuthoritative, answeringZone, faultFor } from "./answer.js";
+import { proveNsec3 } from "./denial.js";
 import { type DnskeyData, dsDigest, keyTag } from "./keys.js";
 import { type RrsigData, verifyRrsig } from "./sign.js";
 import type { Rcode, SignedTree, SignedZone, ValidatedAnswer, ZoneFault } from "./types.js";
@@ -176,6 +177,22 @@ function computeTrust(ctx: Context, zone: SignedZone): ZoneTrust {
       ds.map((r) => dataOf<DsData>(r)),
     );
   }
+  if (parent.denial === "nsec3") {
+    // RFC 5155 §8.6: the NSEC3 matching the cut (NS, no DS), or an Opt-Out span covering it.
+    for (const set of rrsets(a.authorities).filter((s) => s[0]?.type === "NSEC3")) {
+      const why = checkRRset(ctx, set, a.authorities, up.keys, parent.origin);
+      if (why) return { status: "bogus", keys: [], why };
+    }
+    const proof = proveNsec3(a.authorities, parent.origin, origin, "DS", "no-ds");
+    if (proof.status === "bogus") return { status: "bogus", keys: [], why: proof.why ?? "" };
+    return {
+      status: "insecure",
+      keys: [],
+      why:
+        proof.why ??
+        `${origin} is an insecure delegation: ${show(parent.origin)} proves with NSEC3 that there is no DS`,
+    };
+  }
   // RFC 4035 §5.2: no DS — the parent must prove it with the NSEC at the cut (NS set, DS and SOA clear).
   const nsec = a.authorities.find((r) => r.type === "NSEC" && r.name === origin);
   if (!nsec) {
@@ -333,8 +350,15 @@ function resolve(ctx: Context, name: string, type: string, depth: number, seen: 
   }
 
   if (!answered && status === "secure" && (rcode === "NXDOMAIN" || rcode === "NOERROR")) {
-    const w = proveDenial(a.authorities, last, type, rcode === "NXDOMAIN");
-    if (w) note("bogus", w);
+    const denier = answeringZone(tree, last, type) ?? zone;
+    if (denier.denial === "nsec3") {
+      const kind = rcode === "NXDOMAIN" ? "nxdomain" : "nodata";
+      const proof = proveNsec3(a.authorities, denier.origin, last, type, kind);
+      if (proof.status !== "secure") note(proof.status, proof.why);
+    } else {
+      const w = proveDenial(a.authorities, last, type, rcode === "NXDOMAIN");
+      if (w) note("bogus", w);
+    }
   }
   const out: ValidatedAnswer = { rcode, status, answers: a.answers, authorities: a.authorities };
   if (why !== undefined && status !== "secure") out.why = why;
