@@ -1,7 +1,8 @@
 // NSEC3 (RFC 5155) served by the lab's DNS and judged by real validators: unbound (the product's own startUnbound()
 // configuration) and BIND's delv, both walking down from the lab's root trust anchor, must give a validated NXDOMAIN
 // and NODATA for the NSEC3 denials, call the Opt-Out delegation and the 500-iteration zone insecure (RFC 5155 §9.2,
-// RFC 9276 §3.2), and the lab's own resolver mode (RD=1) must agree with unbound on every name, over UDP and TCP.
+// RFC 9276 §3.2), validate wildcard expansions (RFC 4592, RFC 4035 §5.3.4) under NSEC and NSEC3, and the lab's own
+// resolver mode (RD=1) must agree with unbound on every name, over UDP and TCP.
 // Addresses: lab DNS 127.0.87.1:53 (unbound follows the glue to port 53), unbound 127.0.87.2:53.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nsec3Specs } from "../zones/test-fixtures.js";
@@ -55,6 +56,18 @@ const CASES: { name: string; type: string; status: string; ad: boolean }[] = [
   { name: `mx.n3high.${S}`, type: "A", status: "NOERROR", ad: true },
   { name: `nope.n3high.${S}`, type: "A", status: "NXDOMAIN", ad: false },
   { name: `mx.n3high.${S}`, type: "TXT", status: "NOERROR", ad: false },
+  // Wildcards (RFC 4592) under NSEC (wild) and NSEC3 (n3wild): *._tcp.mx TLSA and * A expand; NODATA at a wildcard.
+  ...["wild", "n3wild"].flatMap((z) => [
+    { name: `_25._tcp.mx.${z}.${S}`, type: "TLSA", status: "NOERROR", ad: true },
+    { name: `_465._tcp.mx.${z}.${S}`, type: "TLSA", status: "NOERROR", ad: true },
+    { name: `any.${z}.${S}`, type: "A", status: "NOERROR", ad: true },
+    { name: `x.y.${z}.${S}`, type: "A", status: "NOERROR", ad: true },
+    { name: `any.${z}.${S}`, type: "TXT", status: "NOERROR", ad: true },
+    { name: `_25._tcp.mx.${z}.${S}`, type: "A", status: "NOERROR", ad: true },
+    { name: `nope.mx.${z}.${S}`, type: "A", status: "NXDOMAIN", ad: true },
+    { name: `*.${z}.${S}`, type: "A", status: "NOERROR", ad: true },
+    { name: `mx.${z}.${S}`, type: "A", status: "NOERROR", ad: true },
+  ]),
 ];
 
 const summary = (r: DigResult, type: string) => ({
@@ -107,6 +120,23 @@ describe("NSEC3 denials judged by unbound and delv", () => {
       expect(d.output, `${name} ${type}`).toMatch(/; (unsigned answer|negative response, unsigned answer)/);
     }
   }, 120_000);
+
+  it("wildcard answers: the query name with the wildcard's RRSIG labels, the no-closer-match proof; delv validates", async () => {
+    for (const [z, proof] of [
+      ["wild", "NSEC"],
+      ["n3wild", "NSEC3"],
+    ] as const) {
+      const name = `_25._tcp.mx.${z}.${S}`;
+      const r = await dig(LAB, 53, ["+dnssec", "+norec", name, "TLSA"]);
+      expect(r.answer).toEqual(["TLSA", "RRSIG"]);
+      // RFC 4035 §5.3.4: Labels 5 (_tcp.mx.<zone>.lab.example) < 6 labels of the owner: an expansion.
+      expect(r.text).toMatch(new RegExp(`^${name.replace(/\./g, "\\.")}\\.\\s+\\d+\\s+IN\\s+RRSIG\\s+TLSA 13 5 `, "m"));
+      expect(r.authority).toEqual([proof, "RRSIG"]);
+      const d = await delv(name, "TLSA");
+      expect(d.output, name).toContain("; fully validated");
+      expect(d.output).toContain(`${name}.`);
+    }
+  }, 60_000);
 
   it("the lab's resolver mode (RD=1) agrees with unbound on every case, over UDP and TCP", async () => {
     const rows: string[] = [];

@@ -15,7 +15,13 @@ const trees = new Map<number, SignedTree>();
 const zoneFile = (alg: number, origin: string) => join(dir, `${alg}`, `${origin}.zone`);
 /** The parent's DS for a child, as a file ldns-verify-zone -k reads. */
 const dsFile = (alg: number, child: string) => join(dir, `${alg}`, `${child}.ds`);
-const CHILDREN = ["n3.lab.example", "n3salt.lab.example", "n3high.lab.example"];
+const CHILDREN = [
+  "n3.lab.example",
+  "n3salt.lab.example",
+  "n3high.lab.example",
+  "wild.lab.example",
+  "n3wild.lab.example",
+];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "zones-nsec3-tools-"));
@@ -42,7 +48,7 @@ for (const alg of [8, 13, 15] as const) {
       });
     }
 
-    for (const origin of ["n3.lab.example", "n3salt.lab.example"]) {
+    for (const origin of ["n3.lab.example", "n3salt.lab.example", "wild.lab.example", "n3wild.lab.example"]) {
       it(`dnssec-verify accepts ${origin}`, async () => {
         const v = await run("dnssec-verify", ["-o", origin, zoneFile(alg, origin)]);
         expect(v.output).toContain("Zone fully signed");

@@ -19,13 +19,15 @@ export interface DenialVerdict {
   why?: string;
 }
 
-export type DenialKind = "nxdomain" | "nodata" | "no-ds";
+/** nxdomain, nodata, no-ds (at a delegation), or wildcard: an answer expanded from a wildcard (RFC 5155 §8.8). */
+export type DenialKind = "nxdomain" | "nodata" | "no-ds" | "wildcard";
 
 const show = (name: string) => (name === "" ? "." : name);
 
 /**
- * RFC 5155 §8.4–§8.6 over the NSEC3 records of `zone` in `records`: does the answer prove that `name` does not exist
- * (nxdomain), has no `type` (nodata), or — at a delegation — has no DS (no-ds)?
+ * RFC 5155 §8.4–§8.8 over the NSEC3 records of `zone` in `records`: does the answer prove that `name` does not exist
+ * (nxdomain), has no `type` (nodata, also at a wildcard), at a delegation has no DS (no-ds), or — for an answer
+ * expanded from the wildcard at `wildcardEncloser` — that no closer name exists (wildcard)?
  */
 export function proveNsec3(
   records: Answer[],
@@ -33,6 +35,7 @@ export function proveNsec3(
   name: string,
   type: string,
   kind: DenialKind,
+  wildcardEncloser = "",
 ): DenialVerdict {
   // RFC 5155 §8.1/§8.2: only NSEC3 of this zone with a known hash algorithm and no unknown flags count.
   const nsec3s = records.filter(
@@ -70,6 +73,15 @@ export function proveNsec3(
     });
   };
 
+  if (kind === "wildcard") {
+    // RFC 5155 §8.8: the NSEC3 covering the next closer name (the RRSIG Labels field gave the closest encloser).
+    const keep = (wildcardEncloser === "" ? 0 : wildcardEncloser.split(".").length) + 1;
+    const next = name.split(".").slice(-keep).join(".");
+    return covering(next)
+      ? { status: "secure" }
+      : { status: "bogus", why: `wildcard answer for ${show(name)}: no NSEC3 covers the next closer name ${next}` };
+  }
+
   if (kind !== "nxdomain") {
     const own = matching(name);
     if (own) {
@@ -85,8 +97,7 @@ export function proveNsec3(
         return { status: "bogus", why: `the NSEC3 for ${show(name)} lists ${type} or CNAME` };
       return { status: "secure" };
     }
-    if (kind === "nodata" && type !== "DS")
-      return { status: "bogus", why: `no NSEC3 matches ${show(name)}, so nothing proves it has no ${type}` };
+    if (kind === "nodata" && type !== "DS") return wildcardNodata(name, type, matching, covering, zone);
   }
 
   // RFC 5155 §8.3: the closest (provable) encloser — the longest ancestor with a matching NSEC3 — and the NSEC3
@@ -125,4 +136,30 @@ export function proveNsec3(
       why: `the NSEC3 covering ${show(nextCloser)} has Opt-Out: the NXDOMAIN is not proven (RFC 5155 §9.2)`,
     };
   return { status: "secure" };
+}
+
+/**
+ * RFC 5155 §8.7: NODATA answered from a wildcard — a closest encloser proof for the name plus the NSEC3 matching the
+ * wildcard at that closest encloser, whose bitmap has neither the type nor CNAME.
+ */
+function wildcardNodata(
+  name: string,
+  type: string,
+  matching: (n: string) => Answer | undefined,
+  covering: (n: string) => Answer | undefined,
+  zone: string,
+): DenialVerdict {
+  let nextCloser = name;
+  for (let n = parentName(name); n !== undefined; n = parentName(n)) {
+    if (matching(n)) {
+      const wildcard = matching(n === "" ? "*" : `*.${n}`);
+      const types = wildcard ? dataOf<Nsec3Data>(wildcard).rrtypes : undefined;
+      if (covering(nextCloser) && types && !types.includes(type) && !types.includes("CNAME"))
+        return { status: "secure" };
+      break;
+    }
+    nextCloser = n;
+    if (n === zone) break;
+  }
+  return { status: "bogus", why: `no NSEC3 matches ${show(name)}, so nothing proves it has no ${type}` };
 }

@@ -91,6 +91,31 @@ describe("NSEC3 zones and the validator", () => {
     expect(proveNsec3(altered, `n3salt.${S}`, `nope.n3salt.${S}`, "A", "nxdomain").status).toBe("bogus");
   });
 
+  it("wildcards (RFC 4592): expanded answers are secure only with their no-closer-match proof", () => {
+    for (const zone of [`wild.${S}`, `n3wild.${S}`]) {
+      const name = `_25._tcp.mx.${zone}`;
+      const r = resolveValidated(tree, { name, type: "TLSA" });
+      expect([r.rcode, r.status], zone).toEqual(["NOERROR", "secure"]);
+      expect(r.answers.every((a) => a.name === name)).toBe(true);
+      expect(r.authorities.map((a) => a.type)).toEqual([zone === `wild.${S}` ? "NSEC" : "NSEC3", "RRSIG"]);
+      // An exact name wins over the wildcard; a literal "*" query is not an expansion.
+      expect(dataOf<string>(resolveValidated(tree, { name: `mx.${zone}`, type: "A" }).answers[0]!)).toBe("127.0.25.3");
+      expect(resolveValidated(tree, { name: `*.${zone}`, type: "A" }).status).toBe("secure");
+      // Wildcard NODATA and an NXDOMAIN below a name that exists.
+      expect(resolveValidated(tree, { name: `any.${zone}`, type: "TXT" }).status).toBe("secure");
+      expect(resolveValidated(tree, { name: `nope.mx.${zone}`, type: "A" }).rcode).toBe("NXDOMAIN");
+    }
+    // The NSEC3 analogue of removing the proof: nothing covers the next closer name.
+    const n3 = resolveValidated(tree, { name: `_25._tcp.mx.n3wild.${S}`, type: "TLSA" });
+    expect(proveNsec3([], `n3wild.${S}`, `_25._tcp.mx.n3wild.${S}`, "TLSA", "wildcard", `_tcp.mx.n3wild.${S}`)).toEqual(
+      expect.objectContaining({ status: "bogus" }),
+    );
+    expect(
+      proveNsec3(n3.authorities, `n3wild.${S}`, `_25._tcp.mx.n3wild.${S}`, "TLSA", "wildcard", `_tcp.mx.n3wild.${S}`)
+        .status,
+    ).toBe("secure");
+  });
+
   it("bad NSEC3 parameters are refused with the fix", async () => {
     const bad = (nsec3: object) => buildTree([...rootAndSuffix(), { ...mailZone("x"), denial: "nsec3", nsec3 }]);
     await expect(bad({ iterations: 70000 })).rejects.toThrow(ZoneError);

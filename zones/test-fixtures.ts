@@ -112,10 +112,21 @@ export function labSpecs(algorithm: Algorithm = 13): ZoneSpec[] {
   ];
 }
 
+function wildZone(id: string, algorithm: Algorithm, nsec3?: ZoneSpec["nsec3"]): ZoneSpec {
+  const wildTlsa = { ...tlsa(at(id, "*._tcp.mx"), 3, 7) };
+  return mailZone(id, {
+    algorithm,
+    tlsaCount: 0,
+    extra: [wildTlsa, a(at(id, "*"), "127.0.25.6")],
+    ...(nsec3 ? { nsec3 } : {}),
+  });
+}
+
 /**
  * NSEC3 zones (RFC 5155): n3 (0 iterations, no salt — RFC 9276 §3.1) with an empty non-terminal (mx.deep), a TLSA at
  * the MX host and an Opt-Out insecure delegation plain.n3 holding a second MX host; n3salt (salt, 10 iterations);
- * n3high (500 iterations, above RFC 9276's limits as validators apply them).
+ * n3high (500 iterations, above RFC 9276's limits as validators apply them); wildcards (RFC 4592) — wild (NSEC) and
+ * n3wild (NSEC3), each with a wildcard TLSA *._tcp.mx (no exact TLSA) and a wildcard A *.<zone>.
  */
 export function nsec3Specs(algorithm: Algorithm = 13, address = NS_ADDRESS): ZoneSpec[] {
   const n3 = mailZone("n3", {
@@ -134,6 +145,8 @@ export function nsec3Specs(algorithm: Algorithm = 13, address = NS_ADDRESS): Zon
     },
     mailZone("n3salt", { algorithm, nsec3: { iterations: 10, salt: "aabbccdd" } }),
     mailZone("n3high", { algorithm, nsec3: { iterations: 500, salt: "01" } }),
+    wildZone("wild", algorithm),
+    wildZone("n3wild", algorithm, {}),
   ];
   // The name servers' address (the DNS tests bind their own).
   return specs.map((s) => ({
