@@ -37,6 +37,11 @@ const QUICK = [
   "tlsa-bogus",
   "all-unusable",
   "tlsa-insecure",
+  "tlsa-nxdomain-nsec3",
+  "tlsa-nodata-nsec3",
+  "nsec3-optout-insecure",
+  "nsec3-iterations-high",
+  "tlsa-wildcard",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;

@@ -43,6 +43,15 @@ export async function dig(server: string, port: number, args: string[]): Promise
   return { status, flags, answer: types("ANSWER"), authority: types("AUTHORITY"), answerRecords, text };
 }
 
+/** What two validators must agree on for one question: rcode, AD, and the answer records of that type. */
+export function digSummary(r: DigResult, type: string) {
+  return {
+    status: r.status,
+    ad: r.flags.includes("ad"),
+    records: r.answerRecords.filter((l) => l.split(" ")[2] === type),
+  };
+}
+
 export function query(
   name: string,
   type: dnsPacket.RecordType,

@@ -6,7 +6,7 @@
 // Addresses: lab DNS 127.0.87.1:53 (unbound follows the glue to port 53), unbound 127.0.87.2:53.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nsec3Specs } from "../zones/test-fixtures.js";
-import { type DigResult, dig, type LabWithUnbound, labWithUnbound } from "./dns.helpers.js";
+import { dig, digSummary, type LabWithUnbound, labWithUnbound } from "./dns.helpers.js";
 
 const LAB = "127.0.87.1";
 const UNBOUND = "127.0.87.2";
@@ -69,12 +69,6 @@ const CASES: { name: string; type: string; status: string; ad: boolean }[] = [
     { name: `mx.${z}.${S}`, type: "A", status: "NOERROR", ad: true },
   ]),
 ];
-
-const summary = (r: DigResult, type: string) => ({
-  status: r.status,
-  ad: r.flags.includes("ad"),
-  records: r.answerRecords.filter((l) => l.split(" ")[2] === type),
-});
 
 describe("NSEC3 denials judged by unbound and delv", () => {
   it("unbound: every case gets the expected rcode and AD bit", async () => {
@@ -141,9 +135,9 @@ describe("NSEC3 denials judged by unbound and delv", () => {
   it("the lab's resolver mode (RD=1) agrees with unbound on every case, over UDP and TCP", async () => {
     const rows: string[] = [];
     for (const c of CASES) {
-      const ub = summary(await viaUnbound(c.name, c.type), c.type);
+      const ub = digSummary(await viaUnbound(c.name, c.type), c.type);
       for (const transport of ["+notcp", "+tcp"]) {
-        const lab = summary(await dig(LAB, 53, ["+dnssec", transport, c.name, c.type]), c.type);
+        const lab = digSummary(await dig(LAB, 53, ["+dnssec", transport, c.name, c.type]), c.type);
         expect(lab, `${c.name} ${c.type} ${transport}`).toEqual(ub);
       }
       rows.push(`${c.name} ${c.type}: ${ub.status}${ub.ad ? "+AD" : ""}`);

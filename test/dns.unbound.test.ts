@@ -7,7 +7,7 @@
 // 127.0.11.21:53.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CASES, fixtureZones, SUFFIX } from "./dns.fixture.js";
-import { type DigResult, dig, type LabWithUnbound, labWithUnbound } from "./dns.helpers.js";
+import { dig, digSummary, type LabWithUnbound, labWithUnbound } from "./dns.helpers.js";
 
 const LAB = "127.0.11.20";
 const UNBOUND = "127.0.11.21";
@@ -73,17 +73,12 @@ describe("unbound validating the lab (authoritative mode)", () => {
 
 describe("the lab's resolver mode agrees with unbound", () => {
   it("every fixture name: same rcode, same AD, same records (the timeout fault excepted)", async () => {
-    const summary = (r: DigResult, type: string) => ({
-      status: r.status,
-      ad: r.flags.includes("ad"),
-      records: r.answerRecords.filter((l) => l.split(" ")[2] === type),
-    });
     const rows: string[] = [];
     for (const c of CASES) {
       // A timeout is silence from the lab; unbound turns the silence into SERVFAIL after its own retries.
       if (c.verdict === "timeout") continue;
-      const lab = summary(await dig(LAB, 53, ["+dnssec", c.name, c.type]), c.type);
-      const ub = summary(await viaUnbound(c.name, c.type), c.type);
+      const lab = digSummary(await dig(LAB, 53, ["+dnssec", c.name, c.type]), c.type);
+      const ub = digSummary(await viaUnbound(c.name, c.type), c.type);
       rows.push(
         `${c.name} ${c.type}: lab ${lab.status}${lab.ad ? "+AD" : ""}, unbound ${ub.status}${ub.ad ? "+AD" : ""}`,
       );
