@@ -42,6 +42,11 @@ const QUICK = [
   "nsec3-optout-insecure",
   "nsec3-iterations-high",
   "tlsa-wildcard",
+  "ta-leaf-expired",
+  "ta-intermediate-expired",
+  "ta-issuer-not-ca",
+  "ta-pathlen-violated",
+  "ee-digest-agility",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;
@@ -198,12 +203,40 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
       }
   });
 
-  it("secure denial of TLSA: hosts_try_dane and Postfix deliver, hosts_require_dane bounces", () => {
+  it("secure denial of TLSA (NSEC and NSEC3, NXDOMAIN and NODATA): hosts_try_dane and Postfix deliver, hosts_require_dane bounces", () => {
     for (const mode of MODES) {
-      expect(cell("tlsa-nxdomain", "exim-try", mode)?.outcome?.status).toBe("delivered");
-      expect(cell("tlsa-nxdomain", "postfix", mode)?.outcome?.status).toBe("delivered");
-      expect(cell("tlsa-nxdomain", "exim-strict", mode)?.outcome).toMatchObject({ status: "bounced" });
-      expect(cell("tlsa-nxdomain", "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+      for (const s of ["tlsa-nxdomain", "tlsa-nxdomain-nsec3", "tlsa-nodata-nsec3"]) {
+        for (const col of ["exim-try", "postfix"]) {
+          expect(cell(s, col, mode)?.outcome, `${s} ${col}/${mode}`).toMatchObject({
+            status: "delivered",
+            security: "tls-unverified",
+          });
+        }
+        expect(cell(s, "exim-strict", mode)?.outcome, `${s} exim-strict/${mode}`).toMatchObject({ status: "bounced" });
+        expect(cell(s, "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+      }
+    }
+  });
+
+  it("NSEC3 Opt-Out, NSEC3 above 150 iterations and a wildcard TLSA, as Debian's MTAs handle them", () => {
+    for (const mode of MODES) {
+      for (const col of ["exim-try", "postfix"]) {
+        // Opt-Out: the MX host's zone is insecure, its (wrong) TLSA ignored; 500 iterations: the denial is insecure.
+        for (const s of ["nsec3-optout-insecure", "nsec3-iterations-high"]) {
+          expect(cell(s, col, mode)?.outcome, `${s} ${col}/${mode}`).toMatchObject({
+            status: "delivered",
+            security: "tls-unverified",
+          });
+        }
+      }
+      expect(cell("nsec3-optout-insecure", "exim-strict", mode)?.outcome?.status).not.toBe("delivered");
+      expect(cell("nsec3-iterations-high", "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+      for (const col of COLUMNS) {
+        expect(cell("tlsa-wildcard", col, mode)?.outcome, `tlsa-wildcard ${col}/${mode}`).toMatchObject({
+          status: "delivered",
+          security: "dane",
+        });
+      }
     }
   });
 

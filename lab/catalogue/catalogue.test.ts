@@ -72,6 +72,11 @@ const V2_IDS = [
   "nsec3-optout-insecure",
   "nsec3-iterations-high",
   "tlsa-wildcard",
+  "ta-leaf-expired",
+  "ta-intermediate-expired",
+  "ta-issuer-not-ca",
+  "ta-pathlen-violated",
+  "ee-digest-agility",
 ];
 const GROUPS = ["seed", "dane-ta-names", "tlsa-and-chains", "dnssec-status", "smtp-and-tls"];
 const DESIGN_FILE = "/work/shared/design/scenarios.md";
