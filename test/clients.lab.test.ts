@@ -240,6 +240,29 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
     }
   });
 
+  it("DANE-TA is PKIX validation: expired leaf or intermediate and a CA:FALSE issuer deferred by both; pathLen only by Postfix", () => {
+    for (const mode of MODES) {
+      for (const col of COLUMNS) {
+        for (const s of ["ta-leaf-expired", "ta-intermediate-expired", "ta-issuer-not-ca"]) {
+          expect(cell(s, col, mode)?.outcome?.status, `${s} ${col}/${mode}`).toBe("deferred");
+        }
+      }
+      // Finding: Debian's Exim (GnuTLS libdane) accepts a chain that violates pathLen; Postfix (OpenSSL) does not.
+      expect(cell("ta-pathlen-violated", "postfix", mode)?.outcome?.lines.join("\n")).toMatch(/path length constraint/);
+      expect(cell("ta-pathlen-violated", "exim-try", mode)?.outcome).toMatchObject({
+        status: "delivered",
+        security: "dane",
+      });
+      expect(cell("ta-pathlen-violated", "exim-try", mode)?.grade?.verdict).toBe("fail");
+      // Digest agility (RFC 7671 §9, a SHOULD): Postfix uses only the SHA-512 record and defers; Exim delivers.
+      expect(cell("ee-digest-agility", "postfix", mode)?.outcome?.status).toBe("deferred");
+      expect(cell("ee-digest-agility", "exim-try", mode)?.outcome).toMatchObject({
+        status: "delivered",
+        security: "dane",
+      });
+    }
+  });
+
   it("neither MTA delivers ta-wildcard-deep: *.<domain> covers neither mx.deep.<domain> nor <domain>", () => {
     // RFC 7672 §3.2.3 / RFC 6125 §6.4.3: a wildcard matches exactly one label of a reference identifier.
     for (const mode of MODES) {
