@@ -1,7 +1,8 @@
 // The catalogue's NSEC3 and wildcard scenarios as the lab really serves them: `startLab` with those scenarios and
 // `--resolver unbound`; every question a DANE client asks (MX, the MX host's A, its TLSA) is put to unbound and to the
 // lab's own resolver mode (RD=1) over UDP and TCP, which must agree on rcode, AD and records, and both must reach the
-// verdict the scenario's teaching text explains. delv (through unbound) fully validates the wildcard TLSA.
+// verdict the scenario's teaching text explains. delv (through unbound) fully validates the wildcard TLSA; the 2.7 KB
+// TLSA RRset of tlsa-needs-tcp is truncated over UDP and whole over TCP.
 // Addresses: lab DNS 127.0.87.11:53, unbound 127.0.87.12:53, SMTP from 127.0.87.20, HTTP 127.0.87.13.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ const ONLY = [
   "nsec3-optout-insecure",
   "nsec3-iterations-high",
   "tlsa-wildcard",
+  "tlsa-needs-tcp",
 ];
 let lab: Lab;
 let dir: string;
@@ -62,6 +64,8 @@ const QUESTIONS: [string, string, string, string, boolean, number][] = [
   ["tlsa-wildcard", "_25._tcp.mx", "TLSA", "NOERROR", true, 1],
   ["tlsa-wildcard", "_465._tcp.mx", "TLSA", "NOERROR", true, 1],
   ["tlsa-wildcard", "_25._tcp.mx", "A", "NOERROR", true, 0],
+  // 31 records, about 2.7 KB signed: unbound and the lab's resolver get them over TCP.
+  ["tlsa-needs-tcp", "_25._tcp.mx", "TLSA", "NOERROR", true, 31],
 ];
 
 const fqdn = (scenario: string, rel: string) => (rel === "@" ? `${scenario}.${S}` : `${rel}.${scenario}.${S}`);
@@ -95,6 +99,13 @@ describe("NSEC3 and wildcard scenarios, served by the lab", () => {
     const wild = await dig(DNS, 53, ["+dnssec", "+norec", fqdn("tlsa-wildcard", "_25._tcp.mx"), "TLSA"]);
     expect(wild.text).toMatch(/RRSIG\s+TLSA 13 5 /);
     expect(wild.authority).toEqual(["NSEC", "RRSIG"]);
+    // Real truncation: over UDP with the usual 1232-octet EDNS size, TC=1 and no records; over TCP, the RRset.
+    const big = fqdn("tlsa-needs-tcp", "_25._tcp.mx");
+    const udp = await dig(DNS, 53, ["+dnssec", "+norec", "+notcp", "+ignore", "+bufsize=1232", big, "TLSA"]);
+    expect(udp.flags).toContain("tc");
+    expect(udp.answer).toEqual([]);
+    const tcp = await dig(DNS, 53, ["+dnssec", "+norec", "+tcp", big, "TLSA"]);
+    expect(tcp.answer.filter((t) => t === "TLSA")).toHaveLength(31);
     // delv, through unbound, anchored at the lab's root.
     const anchors = join(dir, "anchors.conf");
     writeFileSync(anchors, delvAnchors(lab.manifest.dns.trustAnchors.ds));

@@ -47,6 +47,7 @@ const QUICK = [
   "ta-issuer-not-ca",
   "ta-pathlen-violated",
   "ee-digest-agility",
+  "tlsa-needs-tcp",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;
@@ -232,6 +233,11 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
       expect(cell("nsec3-optout-insecure", "exim-strict", mode)?.outcome?.status).not.toBe("delivered");
       expect(cell("nsec3-iterations-high", "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
       for (const col of COLUMNS) {
+        // A 2.7 KB TLSA RRset: truncated over UDP, fetched over TCP by both resolvers.
+        expect(cell("tlsa-needs-tcp", col, mode)?.outcome, `tlsa-needs-tcp ${col}/${mode}`).toMatchObject({
+          status: "delivered",
+          security: "dane",
+        });
         expect(cell("tlsa-wildcard", col, mode)?.outcome, `tlsa-wildcard ${col}/${mode}`).toMatchObject({
           status: "delivered",
           security: "dane",

@@ -77,6 +77,7 @@ const V2_IDS = [
   "ta-issuer-not-ca",
   "ta-pathlen-violated",
   "ee-digest-agility",
+  "tlsa-needs-tcp",
 ];
 const GROUPS = ["seed", "dane-ta-names", "tlsa-and-chains", "dnssec-status", "smtp-and-tls"];
 const DESIGN_FILE = "/work/shared/design/scenarios.md";
