@@ -27,7 +27,8 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
     const lines = zone
       .toZoneFile()
       .split("\n")
-      .filter((l) => /\s(MX|A|AAAA|CNAME|TLSA)\s/.test(l) && !/\sRRSIG\s/.test(l));
+      // The record type is the fourth field of a zone-file line (an NSEC3 bitmap also lists "A").
+      .filter((l) => ["MX", "A", "AAAA", "CNAME", "TLSA", "TXT"].includes(l.split("\t")[3] ?? ""));
     out.push(...lines.map((l) => `  ${l}`));
   }
   for (const f of s.dns.faults) out.push(`  FAULT: ${f.kind} on ${f.name} ${f.type}`);

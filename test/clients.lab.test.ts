@@ -32,10 +32,22 @@ const QUICK = [
   "greylist-then-starttls",
   "tlsa-nxdomain",
   "ta-wrong-name",
+  "ta-wildcard-deep",
   "ee-mismatch",
   "tlsa-bogus",
   "all-unusable",
   "tlsa-insecure",
+  "tlsa-nxdomain-nsec3",
+  "tlsa-nodata-nsec3",
+  "nsec3-optout-insecure",
+  "nsec3-iterations-high",
+  "tlsa-wildcard",
+  "ta-leaf-expired",
+  "ta-intermediate-expired",
+  "ta-issuer-not-ca",
+  "ta-pathlen-violated",
+  "ee-digest-agility",
+  "tlsa-needs-tcp",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;
@@ -192,12 +204,79 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
       }
   });
 
-  it("secure denial of TLSA: hosts_try_dane and Postfix deliver, hosts_require_dane bounces", () => {
+  it("secure denial of TLSA (NSEC and NSEC3, NXDOMAIN and NODATA): hosts_try_dane and Postfix deliver, hosts_require_dane bounces", () => {
     for (const mode of MODES) {
-      expect(cell("tlsa-nxdomain", "exim-try", mode)?.outcome?.status).toBe("delivered");
-      expect(cell("tlsa-nxdomain", "postfix", mode)?.outcome?.status).toBe("delivered");
-      expect(cell("tlsa-nxdomain", "exim-strict", mode)?.outcome).toMatchObject({ status: "bounced" });
-      expect(cell("tlsa-nxdomain", "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+      for (const s of ["tlsa-nxdomain", "tlsa-nxdomain-nsec3", "tlsa-nodata-nsec3"]) {
+        for (const col of ["exim-try", "postfix"]) {
+          expect(cell(s, col, mode)?.outcome, `${s} ${col}/${mode}`).toMatchObject({
+            status: "delivered",
+            security: "tls-unverified",
+          });
+        }
+        expect(cell(s, "exim-strict", mode)?.outcome, `${s} exim-strict/${mode}`).toMatchObject({ status: "bounced" });
+        expect(cell(s, "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+      }
+    }
+  });
+
+  it("NSEC3 Opt-Out, NSEC3 above 150 iterations and a wildcard TLSA, as Debian's MTAs handle them", () => {
+    for (const mode of MODES) {
+      for (const col of ["exim-try", "postfix"]) {
+        // Opt-Out: the MX host's zone is insecure, its (wrong) TLSA ignored; 500 iterations: the denial is insecure.
+        for (const s of ["nsec3-optout-insecure", "nsec3-iterations-high"]) {
+          expect(cell(s, col, mode)?.outcome, `${s} ${col}/${mode}`).toMatchObject({
+            status: "delivered",
+            security: "tls-unverified",
+          });
+        }
+      }
+      expect(cell("nsec3-optout-insecure", "exim-strict", mode)?.outcome?.status).not.toBe("delivered");
+      expect(cell("nsec3-iterations-high", "exim-strict", mode)?.outcome?.error).toMatch(/tlsa lookup FAIL/);
+      for (const col of COLUMNS) {
+        // A 2.7 KB TLSA RRset: truncated over UDP, fetched over TCP by both resolvers.
+        expect(cell("tlsa-needs-tcp", col, mode)?.outcome, `tlsa-needs-tcp ${col}/${mode}`).toMatchObject({
+          status: "delivered",
+          security: "dane",
+        });
+        expect(cell("tlsa-wildcard", col, mode)?.outcome, `tlsa-wildcard ${col}/${mode}`).toMatchObject({
+          status: "delivered",
+          security: "dane",
+        });
+      }
+    }
+  });
+
+  it("DANE-TA is PKIX validation: expired leaf or intermediate and a CA:FALSE issuer deferred by both; pathLen only by Postfix", () => {
+    for (const mode of MODES) {
+      for (const col of COLUMNS) {
+        for (const s of ["ta-leaf-expired", "ta-intermediate-expired", "ta-issuer-not-ca"]) {
+          expect(cell(s, col, mode)?.outcome?.status, `${s} ${col}/${mode}`).toBe("deferred");
+        }
+      }
+      // Finding: Debian's Exim (GnuTLS libdane) accepts a chain that violates pathLen; Postfix (OpenSSL) does not.
+      expect(cell("ta-pathlen-violated", "postfix", mode)?.outcome?.lines.join("\n")).toMatch(/path length constraint/);
+      expect(cell("ta-pathlen-violated", "exim-try", mode)?.outcome).toMatchObject({
+        status: "delivered",
+        security: "dane",
+      });
+      expect(cell("ta-pathlen-violated", "exim-try", mode)?.grade?.verdict).toBe("fail");
+      // Digest agility (RFC 7671 §9, a SHOULD): Postfix uses only the SHA-512 record and defers; Exim delivers.
+      expect(cell("ee-digest-agility", "postfix", mode)?.outcome?.status).toBe("deferred");
+      expect(cell("ee-digest-agility", "exim-try", mode)?.outcome).toMatchObject({
+        status: "delivered",
+        security: "dane",
+      });
+    }
+  });
+
+  it("neither MTA delivers ta-wildcard-deep: *.<domain> covers neither mx.deep.<domain> nor <domain>", () => {
+    // RFC 7672 §3.2.3 / RFC 6125 §6.4.3: a wildcard matches exactly one label of a reference identifier.
+    for (const mode of MODES) {
+      for (const col of COLUMNS) {
+        const c = cell("ta-wildcard-deep", col, mode);
+        expect(c?.outcome?.status, `ta-wildcard-deep ${col}/${mode}`).toBe("deferred");
+        expect(c?.grade?.verdict, `ta-wildcard-deep ${col}/${mode}`).toBe("pass");
+      }
     }
   });
 

@@ -1,7 +1,8 @@
 // Garbage in, nothing out of the ordinary: 100,000 random and mutated packets over UDP (bit flips of valid queries,
 // truncations, random lengths, compression loops, absurd counts) and a few thousand TCP frames and hostile connections
 // (length prefixes promising more than is sent, connections that send nothing, raw bytes without framing). The server
-// must not crash, its memory must stay bounded, and it must answer correctly right afterwards.
+// must not crash, its memory must stay bounded, and it must answer correctly right afterwards. The tree also holds the
+// NSEC3 and wildcard zones (RFC 5155, RFC 4592), whose hashing and synthesis run on every mutated query for them.
 // Address: 127.0.11.5, port picked by the kernel.
 import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,7 @@ import type dnsPacket from "dns-packet";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
 import { buildTree } from "../zones/index.js";
+import { nsec3Specs } from "../zones/test-fixtures.js";
 import { fixtureZones, SUFFIX } from "./dns.fixture.js";
 import { dig, query, rssMiB, TcpClient } from "./dns.helpers.js";
 
@@ -33,8 +35,20 @@ function prng(seed: number) {
   };
 }
 
-const NAMES = [SUFFIX, `secure.${SUFFIX}`, `mx.secure.${SUFFIX}`, `_25._tcp.mx.big.${SUFFIX}`, "", `nope.${SUFFIX}`];
-const TYPES: dnsPacket.RecordType[] = ["A", "TLSA", "MX", "DNSKEY", "DS", "NSEC", "SOA", "AAAA"];
+const NAMES = [
+  SUFFIX,
+  `secure.${SUFFIX}`,
+  `mx.secure.${SUFFIX}`,
+  `_25._tcp.mx.big.${SUFFIX}`,
+  "",
+  `nope.${SUFFIX}`,
+  `nope.n3salt.${SUFFIX}`,
+  `_25._tcp.mx.n3wild.${SUFFIX}`,
+  `x.y.wild.${SUFFIX}`,
+  `plain.n3.${SUFFIX}`,
+  `nope.n3high.${SUFFIX}`,
+];
+const TYPES: dnsPacket.RecordType[] = ["A", "TLSA", "MX", "DNSKEY", "DS", "NSEC", "NSEC3", "SOA", "AAAA"];
 
 function validQueries(): Buffer[] {
   const out: Buffer[] = [];
@@ -113,7 +127,9 @@ let server: RunningDnsServer;
 let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "danelab-dns-garbage-"));
-  const tree = await buildTree(fixtureZones(ADDRESS), { dir });
+  // The NSEC3/wildcard children join the fixture's root and suffix (their own copies of those are left out).
+  const extra = nsec3Specs(13, ADDRESS).filter((z) => z.origin !== "" && z.origin !== SUFFIX);
+  const tree = await buildTree([...fixtureZones(ADDRESS), ...extra], { dir });
   server = await startDnsServer({ address: ADDRESS, port: 0, tree, tcpIdleMs: 300 });
 });
 afterAll(async () => {
@@ -162,6 +178,10 @@ describe("DNS server under garbage", () => {
     expect(udp.flags).toContain("aa");
     const res = await dig(ADDRESS, server.port, ["+dnssec", `mx.secure.${SUFFIX}`, "A"]);
     expect(res.flags).toContain("ad");
+    const nx = await dig(ADDRESS, server.port, ["+dnssec", `nope.n3salt.${SUFFIX}`, "A"]);
+    expect([nx.status, nx.flags.includes("ad")]).toEqual(["NXDOMAIN", true]);
+    const wild = await dig(ADDRESS, server.port, ["+dnssec", `_25._tcp.mx.n3wild.${SUFFIX}`, "TLSA"]);
+    expect([wild.status, wild.flags.includes("ad"), wild.answer[0]]).toEqual(["NOERROR", true, "TLSA"]);
   }, 60_000);
 
   it("a few thousand hostile TCP frames and connections: no crash, idle ones closed, correct answers afterwards", async () => {

@@ -2,8 +2,14 @@
 // send. (Tools are run with test/run.ts.)
 // Loopback addresses of the DNS tests: 127.0.11.0/24 (port 53 or high ports).
 import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import dnsPacket from "dns-packet";
+import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
+import { type RunningUnbound, startUnbound } from "../lab/resolver/unbound.js";
+import { buildTree, type SignedTree, type ZoneSpec } from "../zones/index.js";
 import { run } from "./run.js";
 
 /** What the tests read off dig's output: status, header flags, record types per section, the raw text. */
@@ -35,6 +41,15 @@ export async function dig(server: string, port: number, args: string[]): Promise
     .map((f) => [f[0], ...f.slice(2)].join(" "))
     .sort();
   return { status, flags, answer: types("ANSWER"), authority: types("AUTHORITY"), answerRecords, text };
+}
+
+/** What two validators must agree on for one question: rcode, AD, and the answer records of that type. */
+export function digSummary(r: DigResult, type: string) {
+  return {
+    status: r.status,
+    ad: r.flags.includes("ad"),
+    records: r.answerRecords.filter((l) => l.split(" ")[2] === type),
+  };
 }
 
 export function query(
@@ -163,4 +178,70 @@ export function delvAnchors(ds: string[]): string {
     return `  "${f[0]}" static-ds ${f[i + 1]} ${f[i + 2]} ${f[i + 3]} "${f.slice(i + 4).join("")}";`;
   });
   return `trust-anchors {\n${lines.join("\n")}\n};\n`;
+}
+
+export interface LabWithUnbound {
+  tree: SignedTree;
+  dir: string;
+  server: RunningDnsServer;
+  unbound: RunningUnbound;
+  /** delv's trust-anchor file. */
+  anchors: string;
+  /** unbound's own explanation (val-log-level 2), for assertion messages. */
+  why(): string;
+  /** dig +dnssec through unbound. */
+  viaUnbound(name: string, type: string): Promise<DigResult>;
+  /** delv through unbound, anchored at the lab's root. */
+  delv(name: string, type: string): Promise<{ output: string }>;
+  close(): Promise<void>;
+}
+
+/** The lab's DNS serving `tree` at `lab`:53 and the product's unbound (startUnbound) in front of it at `resolver`:53. */
+export async function labWithUnbound(o: {
+  /** Prefix of the temporary directory (keys, anchors, unbound's files); removed by close(). */
+  prefix: string;
+  lab: string;
+  resolver: string;
+  specs: ZoneSpec[];
+  probeName: string;
+}): Promise<LabWithUnbound> {
+  const dir = mkdtempSync(join(tmpdir(), o.prefix));
+  const tree = await buildTree(o.specs, { dir: join(dir, "keys") });
+  const server = await startDnsServer({ address: o.lab, port: 53, tree });
+  const anchors = join(dir, "anchors.conf");
+  writeFileSync(anchors, delvAnchors(tree.trustAnchors.ds));
+  // The very configuration `danelab up --resolver unbound` runs, so what the tests prove is what users get.
+  const unbound = await startUnbound({
+    dir: join(dir, "unbound"),
+    address: o.resolver,
+    port: 53,
+    labDns: { address: o.lab, port: 53 },
+    trustAnchors: tree.trustAnchors,
+    probeName: o.probeName,
+  });
+  const why = () => {
+    try {
+      return readFileSync(join(dir, "unbound", "unbound.log"), "utf8")
+        .split("\n")
+        .slice(-15)
+        .join("\n");
+    } catch {
+      return "(no unbound log)";
+    }
+  };
+  return {
+    tree,
+    dir,
+    server,
+    unbound,
+    anchors,
+    why,
+    viaUnbound: (name, type) => dig(o.resolver, 53, ["+dnssec", "+time=4", name, type]),
+    delv: (name, type) => run("delv", [`@${o.resolver}`, "-a", anchors, "+root=.", name, type], { timeoutMs: 20_000 }),
+    async close() {
+      await unbound.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

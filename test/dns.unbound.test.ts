@@ -5,59 +5,29 @@
 // unbound on every name of the fixture.
 // Addresses: lab DNS 127.0.11.20:53 (port 53: unbound follows referrals to the glue address on port 53), unbound
 // 127.0.11.21:53.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
-import { type RunningUnbound, startUnbound } from "../lab/resolver/unbound.js";
-import { buildTree, type SignedTree } from "../zones/index.js";
 import { CASES, fixtureZones, SUFFIX } from "./dns.fixture.js";
-import { type DigResult, delvAnchors, dig } from "./dns.helpers.js";
-import { run } from "./run.js";
+import { dig, digSummary, type LabWithUnbound, labWithUnbound } from "./dns.helpers.js";
 
 const LAB = "127.0.11.20";
 const UNBOUND = "127.0.11.21";
-let server: RunningDnsServer;
-let tree: SignedTree;
-let dir: string;
-let unbound: RunningUnbound;
-let unboundLog: string;
+let lab: LabWithUnbound;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "danelab-dns-unbound-"));
-  tree = await buildTree(fixtureZones(LAB), { dir: join(dir, "keys") });
-  server = await startDnsServer({ address: LAB, port: 53, tree });
-  writeFileSync(join(dir, "anchors.conf"), delvAnchors(tree.trustAnchors.ds));
-  // The very configuration `danelab up --resolver unbound` runs, so what this file proves is what users get.
-  unbound = await startUnbound({
-    dir: join(dir, "unbound"),
-    address: UNBOUND,
-    port: 53,
-    labDns: { address: LAB, port: 53 },
-    trustAnchors: tree.trustAnchors,
+  lab = await labWithUnbound({
+    prefix: "danelab-dns-unbound-",
+    lab: LAB,
+    resolver: UNBOUND,
+    specs: fixtureZones(LAB),
     probeName: SUFFIX,
   });
-  unboundLog = join(dir, "unbound", "unbound.log");
 }, 60_000);
 
-afterAll(async () => {
-  await unbound?.close();
-  await server?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => lab?.close());
 
-/** unbound's own explanation (val-log-level 2), for assertion messages. */
-const why = () => {
-  try {
-    return readFileSync(unboundLog, "utf8").split("\n").slice(-15).join("\n");
-  } catch {
-    return "(no unbound log)";
-  }
-};
-const viaUnbound = (name: string, type: string) => dig(UNBOUND, 53, ["+dnssec", "+time=4", name, type]);
-const delv = (name: string, type: string) =>
-  run("delv", [`@${UNBOUND}`, "-a", join(dir, "anchors.conf"), "+root=.", name, type], { timeoutMs: 20_000 });
+const viaUnbound = (name: string, type: string) => lab.viaUnbound(name, type);
+const delv = (name: string, type: string) => lab.delv(name, type);
+const why = () => lab.why();
 
 describe("unbound validating the lab (authoritative mode)", () => {
   it("secure MX, A and TLSA: AD from dig, 'fully validated' from delv", async () => {
@@ -103,17 +73,12 @@ describe("unbound validating the lab (authoritative mode)", () => {
 
 describe("the lab's resolver mode agrees with unbound", () => {
   it("every fixture name: same rcode, same AD, same records (the timeout fault excepted)", async () => {
-    const summary = (r: DigResult, type: string) => ({
-      status: r.status,
-      ad: r.flags.includes("ad"),
-      records: r.answerRecords.filter((l) => l.split(" ")[2] === type),
-    });
     const rows: string[] = [];
     for (const c of CASES) {
       // A timeout is silence from the lab; unbound turns the silence into SERVFAIL after its own retries.
       if (c.verdict === "timeout") continue;
-      const lab = summary(await dig(LAB, 53, ["+dnssec", c.name, c.type]), c.type);
-      const ub = summary(await viaUnbound(c.name, c.type), c.type);
+      const lab = digSummary(await dig(LAB, 53, ["+dnssec", c.name, c.type]), c.type);
+      const ub = digSummary(await viaUnbound(c.name, c.type), c.type);
       rows.push(
         `${c.name} ${c.type}: lab ${lab.status}${lab.ad ? "+AD" : ""}, unbound ${ub.status}${ub.ad ? "+AD" : ""}`,
       );

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildTree, type SignedTree, trustAnchorFiles } from "../zones/index.js";
-import { cname, labSpecs, mailZone, rootAndSuffix } from "../zones/test-fixtures.js";
+import { cname, labSpecs, mailZone, parentDsText, rootAndSuffix } from "../zones/test-fixtures.js";
 import { recordText } from "../zones/zonefile.js";
 
 function run(cmd: string, args: string[]): { code: number | null; output: string } {
@@ -68,10 +68,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The parent's DS for a child, as a file ldns-verify-zone -k reads. */
 function dsFile(alg: number, child: string): string {
-  const tree = trees.get(alg)!;
-  const parent = tree.zone(tree.zone(child)!.parent!)!;
   const path = join(dir, `${alg}`, `${child}.ds`);
-  writeFileSync(path, `${parent.rrset(child, "DS").map(recordText).join("\n")}\n`);
+  writeFileSync(path, parentDsText(trees.get(alg)!, child));
   return path;
 }
 

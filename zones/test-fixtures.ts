@@ -1,7 +1,8 @@
 // A small lab-shaped tree for the zones/ tests: the fake root, the suffix zone and children that each show one thing —
 // a good signed child (MX, A, TLSA, CNAMEs), an unsigned one, each signature fault, a wrong DS, a CNAME into another
 // zone. Test code only; the lab builds its real specs in lab/catalogue.
-import type { Algorithm, Answer, ZoneFault, ZoneSpec } from "./types.js";
+import type { Algorithm, Answer, SignedTree, ZoneFault, ZoneSpec } from "./types.js";
+import { recordText } from "./zonefile.js";
 
 export const SUFFIX = "lab.example";
 export const NS_ADDRESS = "127.0.53.1";
@@ -41,6 +42,7 @@ export function mailZone(
     faults?: ZoneFault[];
     tlsaCount?: number;
     extra?: Answer[];
+    nsec3?: ZoneSpec["nsec3"];
   } = {},
 ): ZoneSpec {
   const origin = `${id}.${SUFFIX}`;
@@ -52,6 +54,10 @@ export function mailZone(
   if (opts.algorithm) spec.algorithm = opts.algorithm;
   if (opts.ds) spec.ds = opts.ds;
   if (opts.faults) spec.faults = opts.faults;
+  if (opts.nsec3) {
+    spec.denial = "nsec3";
+    spec.nsec3 = opts.nsec3;
+  }
   return spec;
 }
 
@@ -104,4 +110,54 @@ export function labSpecs(algorithm: Algorithm = 13): ZoneSpec[] {
       signed: true,
     },
   ];
+}
+
+function wildZone(id: string, algorithm: Algorithm, nsec3?: ZoneSpec["nsec3"]): ZoneSpec {
+  const wildTlsa = { ...tlsa(at(id, "*._tcp.mx"), 3, 7) };
+  return mailZone(id, {
+    algorithm,
+    tlsaCount: 0,
+    extra: [wildTlsa, a(at(id, "*"), "127.0.25.6")],
+    ...(nsec3 ? { nsec3 } : {}),
+  });
+}
+
+/**
+ * NSEC3 zones (RFC 5155): n3 (0 iterations, no salt — RFC 9276 §3.1) with an empty non-terminal (mx.deep), a TLSA at
+ * the MX host and an Opt-Out insecure delegation plain.n3 holding a second MX host; n3salt (salt, 10 iterations);
+ * n3high (500 iterations, above RFC 9276's limits as validators apply them); wildcards (RFC 4592) — wild (NSEC) and
+ * n3wild (NSEC3), each with a wildcard TLSA *._tcp.mx (no exact TLSA) and a wildcard A *.<zone>.
+ */
+export function nsec3Specs(algorithm: Algorithm = 13, address = NS_ADDRESS): ZoneSpec[] {
+  const n3 = mailZone("n3", {
+    algorithm,
+    nsec3: { optOut: true },
+    extra: [a(at("n3", "mx.deep"), "127.0.25.4"), mx(at("n3"), at("n3", "mx.plain"), 20)],
+  });
+  const specs: ZoneSpec[] = [
+    ...rootAndSuffix(algorithm),
+    n3,
+    {
+      origin: at("n3", "plain"),
+      records: [a(at("n3", "mx.plain"), "127.0.25.5")],
+      nameservers: ns(at("n3", "plain")),
+      signed: false,
+    },
+    mailZone("n3salt", { algorithm, nsec3: { iterations: 10, salt: "aabbccdd" } }),
+    mailZone("n3high", { algorithm, nsec3: { iterations: 500, salt: "01" } }),
+    wildZone("wild", algorithm),
+    wildZone("n3wild", algorithm, {}),
+  ];
+  // The name servers' address (the DNS tests bind their own).
+  return specs.map((s) => ({
+    ...s,
+    nameservers: s.nameservers.map((n) => ({ ...n, address })),
+    records: s.records.map((r) => (r.type === "A" && r.data === NS_ADDRESS ? { ...r, data: address } : r)),
+  }));
+}
+
+/** The DS RRset the parent publishes for `child`, as zone-file lines (what ldns-verify-zone -k reads). */
+export function parentDsText(tree: SignedTree, child: string): string {
+  const parent = tree.zone(tree.zone(child)!.parent!)!;
+  return `${parent.rrset(child, "DS").map(recordText).join("\n")}\n`;
 }

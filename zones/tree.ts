@@ -1,9 +1,10 @@
 // buildTree: from a list of zone specs (the lab's fake root "", the suffix zone, one child per scenario) to signed
 // zones. Each zone gets its SOA and NS RRset, addresses for in-zone name servers, at every cut the child's NS RRset,
 // glue and — for a signed child — its DS (RFC 4034 §5); a signed zone also gets DNSKEY (KSK 257 + ZSK 256), the NSEC
-// chain (RFC 4034 §4, RFC 4035 §2.3) and RRSIGs over every authoritative RRset (RFC 4035 §2.2). Faults are data: a
+// chain (RFC 4034 §4, RFC 4035 §2.3) or the NSEC3 chain (RFC 5155 §7.1) and RRSIGs over every authoritative RRset (RFC 4035 §2.2). Faults are data: a
 // broken or expired signature is made here; servfail/timeout/truncate are left for the server to act on.
 import { type Algorithm, dsDigest, type KeyCounters, prepareKeyDir, type ZoneKey, zoneKey } from "./keys.js";
+import { hashCovers, NSEC3_SHA1, type Nsec3Params, nsec3Hash, nsec3Owner, OPT_OUT_FLAG } from "./nsec3.js";
 import { signRRset } from "./sign.js";
 import {
   type SignedTree,
@@ -109,6 +110,9 @@ class Zone implements SignedZone {
   private readonly cutSet: Set<string>;
   private readonly existing = new Set<string>();
   private nsecOwners: string[] = [];
+  /** RFC 5155: the NSEC3 chain in hash order (kept apart from the names: a hashed owner is not a name of the zone). */
+  private nsec3Chain: { hash: Buffer; record: Answer }[] = [];
+  private readonly nsec3ByOwner = new Map<string, Answer>();
 
   constructor(
     readonly origin: string,
@@ -118,6 +122,7 @@ class Zone implements SignedZone {
     readonly faults: ZoneFault[],
     cuts: string[],
     private readonly zoneKeys: ZoneKeys | undefined,
+    readonly nsec3: Nsec3Params | undefined,
   ) {
     this.cuts = [...cuts].sort(compareNames);
     this.cutSet = new Set(cuts);
@@ -131,12 +136,44 @@ class Zone implements SignedZone {
       : [];
   }
 
+  get denial(): "nsec" | "nsec3" {
+    return this.nsec3 ? "nsec3" : "nsec";
+  }
+
   add(rr: Answer): void {
     put(this.data, rr);
   }
 
   rrset(name: string, type: string): Answer[] {
-    return this.data.get(name)?.get(type.toUpperCase()) ?? [];
+    const t = type.toUpperCase();
+    if (t === "NSEC3") {
+      const rr = this.nsec3ByOwner.get(name);
+      return rr ? [rr] : [];
+    }
+    return this.data.get(name)?.get(t) ?? [];
+  }
+
+  nsec3Match(name: string): Answer | undefined {
+    if (!this.nsec3) return undefined;
+    return this.nsec3ByOwner.get(nsec3Owner(name, this.origin, this.nsec3));
+  }
+
+  nsec3Cover(name: string): Answer | undefined {
+    if (!this.nsec3 || this.nsec3Chain.length === 0) return undefined;
+    const hash = nsec3Hash(name, this.nsec3.salt, this.nsec3.iterations);
+    const chain = this.nsec3Chain;
+    // The last link whose hash is below `hash`; below the first link, the last one wraps around (RFC 5155 §8.3).
+    let lo = -1;
+    let hi = chain.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (Buffer.compare(chain[mid]!.hash, hash) < 0) lo = mid;
+      else hi = mid - 1;
+    }
+    const link = chain[lo < 0 ? chain.length - 1 : lo]!;
+    if (link.hash.equals(hash)) return undefined;
+    const next = dataOf<{ nextDomain: Buffer }>(link.record).nextDomain;
+    return hashCovers(link.hash, next, hash) ? link.record : undefined;
   }
 
   signatures(name: string, type: string): Answer[] {
@@ -188,6 +225,7 @@ class Zone implements SignedZone {
         out.push(...this.rrset(name, type), ...this.signatures(name, type));
       }
     }
+    for (const { record } of this.nsec3Chain) out.push(record, ...this.signatures(record.name, "NSEC3"));
     return out;
   }
 
@@ -233,6 +271,58 @@ class Zone implements SignedZone {
   }
 
   /**
+   * RFC 5155 §7.1: one NSEC3 per authoritative name, per delegation point and per empty non-terminal, owned by the
+   * Base32hex hash of the name, linked in hash order (the last back to the first). Type bitmap: the types present
+   * plus RRSIG when the name holds signed RRsets (none for an empty non-terminal or an unsigned delegation); at a cut
+   * NS and DS. With Opt-Out (§6, §7.1) unsigned delegations get no NSEC3 and every NSEC3 carries the Opt-Out flag.
+   * The apex holds NSEC3PARAM (§4) with the same parameters (flags 0).
+   */
+  buildNsec3Chain(p: Nsec3Params): void {
+    const param = Buffer.alloc(5 + p.salt.length);
+    param.writeUInt8(NSEC3_SHA1, 0);
+    param.writeUInt8(0, 1);
+    param.writeUInt16BE(p.iterations, 2);
+    param.writeUInt8(p.salt.length, 4);
+    p.salt.copy(param, 5);
+    this.add({ name: this.origin, type: "NSEC3PARAM", ttl: TTL.negative, class: "IN", data: param } as Answer);
+    const unsignedCut = (n: string) => this.cutSet.has(n) && this.rrset(n, "DS").length === 0;
+    const originals = new Set<string>();
+    for (const name of this.names()) {
+      if (!this.cutSet.has(name) && this.cutFor(name) !== undefined) continue; // glue below a cut
+      if (p.optOut && unsignedCut(name)) continue;
+      for (let n: string | undefined = name; n !== undefined; n = parentName(n)) {
+        originals.add(n);
+        if (n === this.origin) break;
+      }
+    }
+    const links = [...originals]
+      .map((name) => ({ name, hash: nsec3Hash(name, p.salt, p.iterations) }))
+      .sort((a, b) => Buffer.compare(a.hash, b.hash));
+    this.nsec3Chain = links.map(({ name, hash }, i) => {
+      let types = this.typesAt(name);
+      if (this.cutSet.has(name)) types = types.filter((t) => t === "NS" || t === "DS");
+      const signedHere = types.length > 0 && !unsignedCut(name);
+      const rrtypes = [...new Set([...types, ...(signedHere ? ["RRSIG"] : [])])].sort(byTypeCode);
+      const record = {
+        name: nsec3Owner(name, this.origin, p),
+        type: "NSEC3",
+        ttl: TTL.negative,
+        class: "IN",
+        data: {
+          algorithm: NSEC3_SHA1,
+          flags: p.optOut ? OPT_OUT_FLAG : 0,
+          iterations: p.iterations,
+          salt: p.salt,
+          nextDomain: links[(i + 1) % links.length]!.hash,
+          rrtypes,
+        },
+      } as Answer;
+      this.nsec3ByOwner.set(record.name, record);
+      return { hash, record };
+    });
+  }
+
+  /**
    * RFC 4035 §2.2: every authoritative RRset is signed — DNSKEY by the KSK, the rest by the ZSK; at a cut only DS and
    * NSEC (the NS RRset there and glue are not authoritative). Faults: expired = a window in the past; bad = a
    * signature with one octet flipped, so it cannot verify.
@@ -267,6 +357,10 @@ class Zone implements SignedZone {
         count++;
       }
     }
+    for (const { record } of this.nsec3Chain) {
+      this.sigs.set(record.name, new Map([["NSEC3", [signRRset([record], keys.zsk, this.origin, window)]]]));
+      count++;
+    }
     return count;
   }
 }
@@ -283,6 +377,7 @@ interface Prepared {
   nameservers: { name: string; address: string }[];
   faults: ZoneFault[];
   algorithm: Algorithm;
+  nsec3: Nsec3Params | undefined;
   parent: string | undefined;
   children: string[];
 }
@@ -299,6 +394,7 @@ function prepare(spec: ZoneSpec): Omit<Prepared, "parent" | "children"> {
   if (!spec.nameservers?.length) {
     throw new ZoneError(`${where}: no name servers; give at least one { name, address } in nameservers`);
   }
+  const nsec3 = nsec3Params(spec, where);
   const records = (spec.records ?? []).map((rr) => normalizeRecord(rr, origin));
   for (const rr of records) {
     if (!isInOrSelf(rr.name, origin)) {
@@ -319,7 +415,33 @@ function prepare(spec: ZoneSpec): Omit<Prepared, "parent" | "children"> {
     nameservers: spec.nameservers.map((ns) => ({ name: normalizeName(ns.name), address: ns.address })),
     faults: (spec.faults ?? []).map(normalizeFault),
     algorithm,
+    nsec3,
   };
+}
+
+/** The NSEC3 parameters of a spec (RFC 5155 §3.1): iterations 0–65535 (16 bits), salt 0–255 octets of hex. */
+function nsec3Params(spec: ZoneSpec, where: string): Nsec3Params | undefined {
+  const denial = spec.denial ?? "nsec";
+  if (denial !== "nsec" && denial !== "nsec3") {
+    throw new ZoneError(`${where}: denial "${String(denial)}" is unknown; use "nsec" or "nsec3"`);
+  }
+  if (denial === "nsec") {
+    if (spec.nsec3 !== undefined) {
+      throw new ZoneError(`${where}: nsec3 parameters are given but denial is "nsec"; set denial: "nsec3"`);
+    }
+    return undefined;
+  }
+  const iterations = spec.nsec3?.iterations ?? 0;
+  if (!Number.isInteger(iterations) || iterations < 0 || iterations > 65535) {
+    throw new ZoneError(`${where}: NSEC3 iterations ${iterations} is not an integer from 0 to 65535 (RFC 5155 §3.1.3)`);
+  }
+  const saltText = (spec.nsec3?.salt ?? "").replace(/^-$/, "");
+  if (!/^([0-9a-fA-F]{2}){0,255}$/.test(saltText)) {
+    throw new ZoneError(
+      `${where}: NSEC3 salt "${saltText}" is not 0 to 255 octets of hex (RFC 5155 §3.3); write e.g. "aabbccdd", or "" for none`,
+    );
+  }
+  return { iterations, salt: Buffer.from(saltText, "hex"), optOut: spec.nsec3?.optOut ?? false };
 }
 
 function addressRecord(name: string, address: string, ttl: number): Answer {
@@ -384,7 +506,16 @@ export async function buildTree(zones: ZoneSpec[], opts: BuildOptions = {}): Pro
   let signatures = 0;
   for (const p of prepared.values()) {
     const where = `zone ${p.origin || "."}`;
-    const zone = new Zone(p.origin, p.spec.signed, p.algorithm, p.parent, p.faults, p.children, keys.get(p.origin));
+    const zone = new Zone(
+      p.origin,
+      p.spec.signed,
+      p.algorithm,
+      p.parent,
+      p.faults,
+      p.children,
+      keys.get(p.origin),
+      p.spec.signed ? p.nsec3 : undefined,
+    );
     const ns0 = p.nameservers[0]!.name;
     // RFC 1035 §3.3.13; serial = signing time in seconds (increases with every rebuild).
     zone.add({
@@ -446,7 +577,8 @@ export async function buildTree(zones: ZoneSpec[], opts: BuildOptions = {}): Pro
     }
     checkCnames(zone, where);
     zone.unifyTtls();
-    if (k) zone.buildNsecChain();
+    if (k && zone.nsec3) zone.buildNsec3Chain(zone.nsec3);
+    else if (k) zone.buildNsecChain();
     zone.indexNames();
 
     // Signature faults of this zone, plus DS faults the children list for their own origin (the DS lives here).

@@ -1,9 +1,11 @@
 // The surface of zones/ (docs/contracts.md, "zones/"): what a zone is made of going in (ZoneSpec, ZoneFault), and what
 // comes out (SignedTree, SignedZone, the answers of answerAuthoritative and resolveValidated).
 import type { Algorithm, ZoneKey } from "./keys.js";
+import type { Nsec3Params } from "./nsec3.js";
 import type { Answer } from "./wire.js";
 
 export type { Algorithm } from "./keys.js";
+export type { Nsec3Params } from "./nsec3.js";
 export type { Answer } from "./wire.js";
 
 export interface ZoneSpec {
@@ -20,6 +22,10 @@ export interface ZoneSpec {
   /** What the parent publishes for a signed child (default correct). */
   ds?: "correct" | "wrong" | undefined;
   faults?: ZoneFault[] | undefined;
+  /** Authenticated denial of existence: NSEC (RFC 4034 §4, the default) or hashed NSEC3 (RFC 5155). */
+  denial?: "nsec" | "nsec3" | undefined;
+  /** NSEC3 parameters (with denial "nsec3"); defaults follow RFC 9276 §3.1: 0 iterations, no salt, no opt-out. */
+  nsec3?: { iterations?: number | undefined; salt?: string | undefined; optOut?: boolean | undefined } | undefined;
 }
 
 export type ZoneFault =
@@ -72,6 +78,10 @@ export interface SignedZone {
   cuts: string[];
   keys: ZoneKeyInfo[];
   faults: ZoneFault[];
+  /** How the signed zone denies existence; "nsec" for an unsigned zone too (it has neither). */
+  denial: "nsec" | "nsec3";
+  /** The zone's NSEC3 parameters when denial is "nsec3". */
+  nsec3: Nsec3Params | undefined;
   /** The RRset of `type` at `name` held in this zone (glue and the DS/NS at cuts included); [] when none. */
   rrset(name: string, type: string): Answer[];
   /** RRSIGs over the RRset of `type` at `name`. */
@@ -84,6 +94,10 @@ export interface SignedZone {
   exists(name: string): boolean;
   /** The NSEC whose owner ≤ name < next in canonical order (RFC 4034 §4.1.1) — the one covering or matching name. */
   nsecFor(name: string): Answer | undefined;
+  /** RFC 5155 §7.2: the NSEC3 whose hashed owner matches `name`, if the chain has one. */
+  nsec3Match(name: string): Answer | undefined;
+  /** RFC 5155 §7.2: the NSEC3 whose owner hash < H(name) < next hash (wrapping), when none matches. */
+  nsec3Cover(name: string): Answer | undefined;
   /** Every record in canonical order (SOA first), RRSIGs after the RRset they cover. */
   records(): Answer[];
   /** RFC 1035 §5 presentation form, fully-qualified names. */

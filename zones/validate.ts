@@ -2,12 +2,13 @@
 // computed by really verifying (RFC 4035 §5): the root DNSKEY RRset is checked against the trust-anchor DS, then each
 // cut is crossed by DS → DNSKEY (RFC 4035 §5.2) with every RRSIG verified by crypto.verify (§5.3) inside its validity
 // window (§5.3.1); an NSEC proving there is no DS makes everything below insecure (§5.2); NXDOMAIN and NODATA must be
-// proven by NSEC (§5.4); CNAMEs are chased, also into other zones, and the weakest link decides the status.
+// proven by NSEC (§5.4) or NSEC3 (RFC 5155 §8, in denial.ts, with RFC 9276 §3.2's iteration limit); CNAMEs are chased, also into other zones, and the weakest link decides the status.
 import { answerAuthoritative, answeringZone, faultFor } from "./answer.js";
+import { proveNsec3 } from "./denial.js";
 import { type DnskeyData, dsDigest, keyTag } from "./keys.js";
-import { type RrsigData, verifyRrsig } from "./sign.js";
+import { labelCount, type RrsigData, verifyRrsig } from "./sign.js";
 import type { Rcode, SignedTree, SignedZone, ValidatedAnswer, ZoneFault } from "./types.js";
-import { type Answer, compareNames, dataOf, isInOrSelf, normalizeName, parentName } from "./wire.js";
+import { type Answer, compareNames, dataOf, isInOrSelf, labels, normalizeName, parentName } from "./wire.js";
 import { rrsigTime } from "./zonefile.js";
 
 type Status = "secure" | "insecure" | "bogus";
@@ -176,6 +177,22 @@ function computeTrust(ctx: Context, zone: SignedZone): ZoneTrust {
       ds.map((r) => dataOf<DsData>(r)),
     );
   }
+  if (parent.denial === "nsec3") {
+    // RFC 5155 §8.6: the NSEC3 matching the cut (NS, no DS), or an Opt-Out span covering it.
+    for (const set of rrsets(a.authorities).filter((s) => s[0]?.type === "NSEC3")) {
+      const why = checkRRset(ctx, set, a.authorities, up.keys, parent.origin);
+      if (why) return { status: "bogus", keys: [], why };
+    }
+    const proof = proveNsec3(a.authorities, parent.origin, origin, "DS", "no-ds");
+    if (proof.status === "bogus") return { status: "bogus", keys: [], why: proof.why ?? "" };
+    return {
+      status: "insecure",
+      keys: [],
+      why:
+        proof.why ??
+        `${origin} is an insecure delegation: ${show(parent.origin)} proves with NSEC3 that there is no DS`,
+    };
+  }
   // RFC 4035 §5.2: no DS — the parent must prove it with the NSEC at the cut (NS set, DS and SOA clear).
   const nsec = a.authorities.find((r) => r.type === "NSEC" && r.name === origin);
   if (!nsec) {
@@ -210,6 +227,27 @@ function commonAncestor(a: string, b: string): string {
   return "";
 }
 
+/** The closest encloser an NSEC covering `name` implies: the longer common ancestor with its owner or next name. */
+function closestEncloserOf(name: string, cover: Answer): string {
+  const a = commonAncestor(name, cover.name);
+  const b = commonAncestor(name, dataOf<{ nextDomain: string }>(cover).nextDomain);
+  return a.length >= b.length ? a : b;
+}
+
+/**
+ * RFC 4035 §5.3.4 / RFC 5155 §8.8: an RRset whose RRSIG Labels field is smaller than its owner's label count was
+ * expanded from the wildcard at the owner's last `sigLabels` labels; the answer must prove no closer name exists — an
+ * NSEC covering the owner, or the NSEC3 covering the next closer name.
+ */
+function proveWildcard(zone: SignedZone, authorities: Answer[], owner: string, type: string, sigLabels: number) {
+  const encloser = sigLabels === 0 ? "" : labels(owner).slice(-sigLabels).join(".");
+  if (zone.denial === "nsec3") return proveNsec3(authorities, zone.origin, owner, type, "wildcard", encloser);
+  const ok = authorities.some((r) => r.type === "NSEC" && covers(r, owner));
+  return ok
+    ? { status: "secure" as const }
+    : { status: "bogus" as const, why: `wildcard answer for ${show(owner)}: no NSEC proves there is no closer name` };
+}
+
 /** RFC 4035 §5.4: the NSEC records in `authorities` prove that `name` has no `type` (NODATA) or does not exist. */
 function proveDenial(authorities: Answer[], name: string, type: string, nxdomain: boolean): string | undefined {
   const nsecs = authorities.filter((r) => r.type === "NSEC");
@@ -222,14 +260,21 @@ function proveDenial(authorities: Answer[], name: string, type: string, nxdomain
     }
     // An empty non-terminal: the covering NSEC's next name lies below the name.
     const ent = nsecs.find((r) => covers(r, name) && isInOrSelf(dataOf<{ nextDomain: string }>(r).nextDomain, name));
-    return ent ? undefined : `no NSEC proves that ${show(name)} has no ${type}`;
+    if (ent) return undefined;
+    // RFC 4035 §3.1.3.4 / §5.4: wildcard NODATA — an NSEC covering the name and the NSEC of the wildcard at the
+    // closest encloser, whose bitmap lacks the type.
+    const cover = nsecs.find((r) => covers(r, name));
+    if (cover) {
+      const wildcard = `*.${closestEncloserOf(name, cover)}`.replace(/\.$/, "");
+      const own = nsecs.find((r) => r.name === wildcard);
+      const types = own ? dataOf<{ rrtypes: string[] }>(own).rrtypes : undefined;
+      if (types && !types.includes(type) && !types.includes("CNAME")) return undefined;
+    }
+    return `no NSEC proves that ${show(name)} has no ${type}`;
   }
   const cover = nsecs.find((r) => covers(r, name));
   if (!cover) return `no NSEC proves that ${show(name)} does not exist`;
-  const next = dataOf<{ nextDomain: string }>(cover).nextDomain;
-  const a = commonAncestor(name, cover.name);
-  const b = commonAncestor(name, next);
-  const encloser = a.length >= b.length ? a : b;
+  const encloser = closestEncloserOf(name, cover);
   const wildcard = encloser === "" ? "*" : `*.${encloser}`;
   if (!nsecs.some((r) => covers(r, wildcard))) return `no NSEC proves that there is no wildcard ${wildcard}`;
   return undefined;
@@ -291,6 +336,17 @@ function resolve(ctx: Context, name: string, type: string, depth: number, seen: 
         break;
       }
     }
+    for (const set of rrsets(a.answers)) {
+      const { name: owner, type: t } = set[0]!;
+      const sig = a.answers.find(
+        (r) => r.type === "RRSIG" && r.name === owner && dataOf<RrsigData>(r).typeCovered === t,
+      );
+      // RFC 4034 §3.1.3: a literal "*" owner counts without its wildcard label.
+      const sigLabels = sig ? dataOf<RrsigData>(sig).labels : labelCount(owner);
+      if (sigLabels >= labelCount(owner)) continue;
+      const w = proveWildcard(zone, a.authorities, owner, t, sigLabels);
+      if (w.status !== "secure") note(w.status, w.why);
+    }
   }
 
   // The end of the CNAME chain inside this answer.
@@ -333,8 +389,15 @@ function resolve(ctx: Context, name: string, type: string, depth: number, seen: 
   }
 
   if (!answered && status === "secure" && (rcode === "NXDOMAIN" || rcode === "NOERROR")) {
-    const w = proveDenial(a.authorities, last, type, rcode === "NXDOMAIN");
-    if (w) note("bogus", w);
+    const denier = answeringZone(tree, last, type) ?? zone;
+    if (denier.denial === "nsec3") {
+      const kind = rcode === "NXDOMAIN" ? "nxdomain" : "nodata";
+      const proof = proveNsec3(a.authorities, denier.origin, last, type, kind);
+      if (proof.status !== "secure") note(proof.status, proof.why);
+    } else {
+      const w = proveDenial(a.authorities, last, type, rcode === "NXDOMAIN");
+      if (w) note("bogus", w);
+    }
   }
   const out: ValidatedAnswer = { rcode, status, answers: a.answers, authorities: a.authorities };
   if (why !== undefined && status !== "secure") out.why = why;

@@ -1,7 +1,9 @@
 // Zone files in RFC 1035 §5 presentation form — every record on one line with a fully-qualified owner, TTL and class —
 // and the trust-anchor files unbound, delv and BIND read. The DNSSEC types use the presentation forms of RFC 4034
-// (§2.2 DNSKEY, §3.2 RRSIG with YYYYMMDDHHmmSS times, §4.2 NSEC, §5.3 DS); types without a form here fall back to the
+// (§2.2 DNSKEY, §3.2 RRSIG with YYYYMMDDHHmmSS times, §4.2 NSEC, §5.3 DS) and RFC 5155 (§3.3 NSEC3, §4.3
+// NSEC3PARAM); types without a form here fall back to the
 // generic RFC 3597 §5 "\# length hex" form, which every parser accepts.
+import { base32hex } from "./nsec3.js";
 import type { SignedTree, SignedZone } from "./types.js";
 import { type Answer, dataOf, fqdn, rdataWire, ttlOf } from "./wire.js";
 
@@ -64,6 +66,18 @@ export function rdataText(rr: Answer): string {
       ].join(" ");
     case "NSEC":
       return `${fqdn(String(d.nextDomain))} ${(d.rrtypes as string[]).join(" ")}`;
+    case "NSEC3": {
+      // RFC 5155 §3.3: algorithm flags iterations salt ("-" when empty) next-hash (Base32hex) types.
+      const salt = d.salt as Buffer;
+      const types = (d.rrtypes as string[]).join(" ");
+      return `${d.algorithm} ${d.flags} ${d.iterations} ${salt.length ? hex(salt) : "-"} ${base32hex(d.nextDomain as Buffer).toUpperCase()}${types ? ` ${types}` : ""}`;
+    }
+    case "NSEC3PARAM": {
+      // RFC 5155 §4.3 (stored as raw RDATA: dns-packet has no NSEC3PARAM codec).
+      const raw = d as unknown as Buffer;
+      const salt = raw.subarray(5, 5 + raw.readUInt8(4));
+      return `${raw.readUInt8(0)} ${raw.readUInt8(1)} ${raw.readUInt16BE(2)} ${salt.length ? hex(salt) : "-"}`;
+    }
     case "SRV":
       return `${d.priority ?? 0} ${d.weight ?? 0} ${d.port} ${fqdn(String(d.target))}`;
     default: {

@@ -65,6 +65,20 @@ const DESIGN_IDS = [
   "ed25519-leaf",
   "dual-rsa-ecdsa",
 ];
+/** Catalogue v2 (issue 14): NSEC3 denials and wildcards; not yet rows of the design's scenarios.md. */
+const V2_IDS = [
+  "tlsa-nxdomain-nsec3",
+  "tlsa-nodata-nsec3",
+  "nsec3-optout-insecure",
+  "nsec3-iterations-high",
+  "tlsa-wildcard",
+  "ta-leaf-expired",
+  "ta-intermediate-expired",
+  "ta-issuer-not-ca",
+  "ta-pathlen-violated",
+  "ee-digest-agility",
+  "tlsa-needs-tcp",
+];
 const GROUPS = ["seed", "dane-ta-names", "tlsa-and-chains", "dnssec-status", "smtp-and-tls"];
 const DESIGN_FILE = "/work/shared/design/scenarios.md";
 
@@ -99,7 +113,7 @@ describe("the built-in catalogue", () => {
   it("carries every scenario of the design exactly once, and nothing else", () => {
     const ids = catalogue.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect([...ids].sort()).toEqual([...DESIGN_IDS].sort());
+    expect([...ids].sort()).toEqual([...DESIGN_IDS, ...V2_IDS].sort());
   });
 
   it.runIf(existsSync(DESIGN_FILE))("matches the ids and expected verdicts of scenarios.md as it is now", () => {
@@ -112,7 +126,8 @@ describe("the built-in catalogue", () => {
       if (known)
         expect(s!.known, `${id}: scenarios.md says what real MTAs did; the file's "known" must too`).toBeTruthy();
     }
-    expect(catalogue.map((s) => s.id).sort()).toEqual(design.map((d) => d.id).sort());
+    const v2 = V2_IDS.filter((id) => !design.some((d) => d.id === id));
+    expect(catalogue.map((s) => s.id).sort()).toEqual([...design.map((d) => d.id), ...v2].sort());
   });
 
   it("validates every file and gives each scenario a group, a title, teaching text and RFC references", () => {
@@ -276,8 +291,25 @@ describe("the built-in catalogue", () => {
       const pki = await buildPki(plan.pki, { dir: join(dir, "pki") });
       expect(pki.names().sort()).toEqual(plan.pki.certificates.map((c) => c.name).sort());
       const zones = zoneSpecs(plan, pki);
-      // Root, suffix, one zone per scenario, plus the insecure subzone.
-      expect(zones).toHaveLength(2 + catalogue.length + 1);
+      // Root, suffix, one zone per scenario, plus the two insecure subzones.
+      expect(zones).toHaveLength(2 + catalogue.length + 2);
+      // NSEC3 parameters reach the zone and its subzone; the wildcard TLSA lives at *._tcp.<mx>.
+      const spec = (origin: string) => zones.find((z) => z.origin === origin)!;
+      expect(spec("nsec3-iterations-high.lab.example")).toMatchObject({
+        denial: "nsec3",
+        nsec3: { iterations: 500, salt: "a1b2c3d4", optOut: false },
+      });
+      expect(spec("insecure.nsec3-optout-insecure.lab.example")).toMatchObject({ denial: "nsec3", signed: false });
+      expect(
+        spec("tlsa-wildcard.lab.example")
+          .records.filter((r) => r.type === "TLSA")
+          .map((r) => r.name),
+      ).toEqual(["*._tcp.mx.tlsa-wildcard.lab.example"]);
+      expect(
+        spec("tlsa-nodata-nsec3.lab.example")
+          .records.filter((r) => r.type === "TXT")
+          .map((r) => r.name),
+      ).toEqual(["_25._tcp.mx.tlsa-nodata-nsec3.lab.example"]);
       // The expired self-signed DANE-EE leaf really is expired and self-signed.
       const self = describeCertificate(pki.get("ee-expired-wrong-name/self").der);
       expect(self.issuer).toBe(self.subject);
@@ -310,6 +342,7 @@ describe("the built-in catalogue", () => {
     expect(faulty.map((s) => s.id).sort()).toEqual(
       [
         "insecure-a-tlsa-servfail",
+        "nsec3-optout-insecure",
         "mx-bogus",
         "tlsa-bogus",
         "tlsa-expired-rrsig",
@@ -523,3 +556,27 @@ pki:
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+describe("planning the catalogue v2 fields", () => {
+  const plan = async (id: string, yaml: string) => {
+    const { planLab } = await import("./compile.js");
+    const head = `id: ${id}\ntitle: "t"\ngroup: dnssec-status\nexpect: deliver\nteach: >-\n  One. Two.\n`;
+    const parsed = parseScenarioFile(`/tmp/${id}.yaml`, head + yaml);
+    if ("problems" in parsed) throw new Error(parsed.problems.join("\n"));
+    return () => planLab([parsed.scenario], ADDRESSES);
+  };
+
+  it("refuses NSEC3 parameters without denial: nsec3, and two homes for one TLSA RRset", async () => {
+    expect(await plan("p1", "dns:\n  nsec3: { iterations: 0 }\n")).toThrow(/add denial: nsec3/);
+    expect(await plan("p2", "hosts:\n  - { tlsaCname: _dane, tlsaWildcard: true }\n")).toThrow(/keep one of them/);
+    expect((await plan("p3", "dns:\n  denial: nsec3\n"))().scenarios[0]!.scenario.dns.denial).toBe("nsec3");
+  });
+
+  it("rejects a salt that is not hex at its line", () => {
+    const r = parseScenarioFile(
+      "/tmp/p4.yaml",
+      'id: p4\ntitle: "t"\ngroup: g\nexpect: deliver\nteach: x\ndns:\n  denial: nsec3\n  nsec3: { salt: "zz" }\n',
+    );
+    expect("problems" in r ? r.problems.join("\n") : "").toMatch(/p4\.yaml:8: dns\.nsec3\.salt: hex/);
+  });
+});

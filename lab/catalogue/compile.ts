@@ -70,7 +70,10 @@ export interface HostPlan {
   extraChains: string[][];
   sni: { names: string[]; chain: string[] }[];
   tlsaOwner: string;
-  /** Where the TLSA RRset itself lives (differs from tlsaOwner when _25._tcp.<host> is a CNAME). */
+  /**
+   * Where the TLSA RRset itself lives: tlsaOwner, the CNAME target when _25._tcp.<host> is a CNAME, or the wildcard
+   * *._tcp.<host> that answers for it.
+   */
   tlsaHolder: string;
   tlsa: TlsaSpec[];
   smtp: HostSpec["smtp"];
@@ -163,6 +166,12 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
       const addressName = h.cname ? fqdn(h.cname) : name;
       const chainRef = (names: string[], field: string) => names.map((n) => ref(n, field));
       const tlsaOwner = `_25._tcp.${addressName}`;
+      if (h.tlsaCname && h.tlsaWildcard) {
+        throw new PlanError(
+          scenario.file,
+          `host ${h.name}: tlsaCname and tlsaWildcard both say where the TLSA RRset lives; keep one of them.`,
+        );
+      }
       const tlsa = (h.tlsa ?? DEFAULT_TLSA).map((t) =>
         "cert" in t ? { ...t, cert: ref(t.cert, `host ${h.name}: tlsa`) } : t,
       );
@@ -177,11 +186,18 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
         extraChains: (h.extraChains ?? []).map((c) => chainRef(c, `host ${h.name}: extraChains`)),
         sni: (h.sni ?? []).map((s) => ({ names: s.names.map(one), chain: chainRef(s.chain, `host ${h.name}: sni`) })),
         tlsaOwner,
-        tlsaHolder: h.tlsaCname ? fqdn(h.tlsaCname) : tlsaOwner,
+        // RFC 4592: with tlsaWildcard the RRset is synthesised from *._tcp.<host> for _25._tcp.<host>.
+        tlsaHolder: h.tlsaCname ? fqdn(h.tlsaCname) : h.tlsaWildcard ? `*._tcp.${addressName}` : tlsaOwner,
         tlsa,
         smtp: h.smtp,
       };
     });
+    if (scenario.dns.nsec3 && scenario.dns.denial !== "nsec3") {
+      throw new PlanError(
+        scenario.file,
+        "dns.nsec3 sets NSEC3 parameters, but dns.denial is not nsec3; add denial: nsec3.",
+      );
+    }
     plans.push({ scenario, domain, hosts });
   }
   if (!selected) return { addresses, pki: { certificates }, scenarios: plans };
@@ -300,7 +316,7 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
       if (h.addressName !== h.name) put({ name: h.name, type: "CNAME", ttl: 300, class: "IN", data: h.addressName });
       put(a(h.addressName, h.address));
       if (h.tlsa.length) {
-        if (h.tlsaHolder !== h.tlsaOwner)
+        if (h.tlsaHolder !== h.tlsaOwner && !h.tlsaHolder.startsWith("*."))
           put({ name: h.tlsaOwner, type: "CNAME", ttl: TLSA_TTL, class: "IN", data: h.tlsaHolder });
         for (const t of h.tlsa) {
           const r = tlsaRdata(t, pki);
@@ -319,6 +335,17 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
         }
       }
     }
+    // The scenario's denial of existence applies to its subzones too (RFC 5155 for NSEC3).
+    const denial = dns.denial === "nsec3" ? { denial: "nsec3" as const, nsec3: dns.nsec3 ?? {} } : {};
+    for (const r of dns.records) {
+      put({
+        name: r.name === "@" ? domain : `${r.name}.${domain}`,
+        type: "TXT",
+        ttl: 300,
+        class: "IN",
+        data: [r.data],
+      });
+    }
     const faults = dns.faults.map((f) => ({
       kind: f.kind,
       name: f.name === "@" ? domain : `${f.name}.${domain}`,
@@ -333,6 +360,7 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
       signed: dns.signed,
       algorithm: dns.algorithm,
       ds: dns.ds,
+      ...denial,
       faults: faults.filter((f) => !inSubzone(f.name)),
     });
     for (const z of sub) {
@@ -342,6 +370,7 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
         nameservers: ns(z.origin),
         signed: z.signed,
         algorithm: dns.algorithm,
+        ...denial,
         faults: faults.filter((f) => inZone(f.name, z.origin)),
       });
     }

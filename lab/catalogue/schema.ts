@@ -142,6 +142,10 @@ const host = z
       .describe("chains chosen by SNI; `chain` is then what clients without a matching SNI get"),
     tlsa: z.array(tlsa).optional().describe("default: 2 1 1 of lab/ca; [] = no TLSA RRset"),
     tlsaCname: relativeName.optional().describe("_25._tcp.<host> is a CNAME to this name, which holds the TLSA RRset"),
+    tlsaWildcard: z
+      .boolean()
+      .optional()
+      .describe("the TLSA RRset lives at the wildcard *._tcp.<host> and answers _25._tcp.<host> (RFC 4592)"),
     smtp: smtp.default({ starttls: "offered" }),
   })
   .strict();
@@ -164,7 +168,27 @@ const dns = z
       .array(z.object({ name: relativeName, signed: z.boolean().default(true) }).strict())
       .default([])
       .describe("zones delegated below the scenario zone (e.g. an unsigned zone for a host's address)"),
+    denial: z
+      .enum(["nsec", "nsec3"])
+      .default("nsec")
+      .describe("authenticated denial of existence of the zone and its subzones: NSEC (RFC 4034) or NSEC3 (RFC 5155)"),
+    nsec3: z
+      .object({
+        iterations: z.number().int().min(0).max(65535).default(0).describe("RFC 5155 §3.1.3; RFC 9276 §3.1: use 0"),
+        salt: z
+          .string()
+          .regex(/^([0-9a-fA-F]{2}){0,255}$/, 'hex, 0 to 255 octets, e.g. "aabbccdd" or "" for none')
+          .default(""),
+        optOut: z.boolean().default(false).describe("RFC 5155 §6: unsigned delegations get no NSEC3 of their own"),
+      })
+      .strict()
+      .optional()
+      .describe("NSEC3 parameters (with denial: nsec3); default 0 iterations, no salt, no Opt-Out"),
     faults: z.array(fault).default([]),
+    records: z
+      .array(z.object({ name: relativeName, type: z.literal("TXT"), data: z.string().max(255) }).strict())
+      .default([])
+      .describe("extra records, e.g. a TXT at _25._tcp.mx so that its TLSA query is NODATA rather than NXDOMAIN"),
   })
   .strict();
 
@@ -190,7 +214,15 @@ export const scenarioSchema = z
       .array(host)
       .min(1)
       .default([{ name: "mx", preference: 10, smtp: { starttls: "offered" } }]),
-    dns: dns.default({ signed: true, ds: "correct", algorithm: 13, subzones: [], faults: [] }),
+    dns: dns.default({
+      signed: true,
+      ds: "correct",
+      algorithm: 13,
+      subzones: [],
+      denial: "nsec",
+      faults: [],
+      records: [],
+    }),
   })
   .strict();
 

@@ -1,0 +1,122 @@
+// The catalogue's NSEC3 and wildcard scenarios as the lab really serves them: `startLab` with those scenarios and
+// `--resolver unbound`; every question a DANE client asks (MX, the MX host's A, its TLSA) is put to unbound and to the
+// lab's own resolver mode (RD=1) over UDP and TCP, which must agree on rcode, AD and records, and both must reach the
+// verdict the scenario's teaching text explains. delv (through unbound) fully validates the wildcard TLSA; the 2.7 KB
+// TLSA RRset of tlsa-needs-tcp is truncated over UDP and whole over TCP.
+// Addresses: lab DNS 127.0.87.11:53, unbound 127.0.87.12:53, SMTP from 127.0.87.20, HTTP 127.0.87.13.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Lab, startLab } from "../lab/index.js";
+import { delvAnchors, dig, digSummary } from "./dns.helpers.js";
+import { run } from "./run.js";
+
+const DNS = "127.0.87.11";
+const UNBOUND = "127.0.87.12";
+const S = "lab.example";
+const ONLY = [
+  "tlsa-nxdomain-nsec3",
+  "tlsa-nodata-nsec3",
+  "nsec3-optout-insecure",
+  "nsec3-iterations-high",
+  "tlsa-wildcard",
+  "tlsa-needs-tcp",
+];
+let lab: Lab;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "danelab-catalogue-denial-"));
+  lab = await startLab({
+    stateDir: join(dir, "state"),
+    only: ONLY,
+    dnsAddress: DNS,
+    dnsPort: 53,
+    resolver: "unbound",
+    resolverAddress: UNBOUND,
+    resolverPort: 53,
+    smtpFirstAddress: "127.0.87.20",
+    smtpPort: 2525,
+    httpAddress: "127.0.87.13",
+    httpPort: 0,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await lab?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** [scenario, name (relative to the scenario zone), type, rcode, AD, number of answer records of that type] */
+const QUESTIONS: [string, string, string, string, boolean, number][] = [
+  ["tlsa-nxdomain-nsec3", "@", "MX", "NOERROR", true, 1],
+  ["tlsa-nxdomain-nsec3", "mx", "A", "NOERROR", true, 1],
+  ["tlsa-nxdomain-nsec3", "_25._tcp.mx", "TLSA", "NXDOMAIN", true, 0],
+  ["tlsa-nodata-nsec3", "_25._tcp.mx", "TLSA", "NOERROR", true, 0],
+  ["tlsa-nodata-nsec3", "_25._tcp.mx", "TXT", "NOERROR", true, 1],
+  ["nsec3-optout-insecure", "@", "MX", "NOERROR", true, 1],
+  ["nsec3-optout-insecure", "mx.insecure", "A", "NOERROR", false, 1],
+  ["nsec3-optout-insecure", "_25._tcp.mx.insecure", "TLSA", "NOERROR", false, 1],
+  ["nsec3-optout-insecure", "insecure", "DS", "NOERROR", false, 0],
+  ["nsec3-iterations-high", "mx", "A", "NOERROR", true, 1],
+  ["nsec3-iterations-high", "_25._tcp.mx", "TLSA", "NXDOMAIN", false, 0],
+  ["tlsa-wildcard", "_25._tcp.mx", "TLSA", "NOERROR", true, 1],
+  ["tlsa-wildcard", "_465._tcp.mx", "TLSA", "NOERROR", true, 1],
+  ["tlsa-wildcard", "_25._tcp.mx", "A", "NOERROR", true, 0],
+  // 31 records, about 2.7 KB signed: unbound and the lab's resolver get them over TCP.
+  ["tlsa-needs-tcp", "_25._tcp.mx", "TLSA", "NOERROR", true, 31],
+];
+
+const fqdn = (scenario: string, rel: string) => (rel === "@" ? `${scenario}.${S}` : `${rel}.${scenario}.${S}`);
+
+describe("NSEC3 and wildcard scenarios, served by the lab", () => {
+  it("unbound and the lab's resolver mode agree on every question, with the verdict the scenario teaches", async () => {
+    for (const [scenario, rel, type, status, ad, count] of QUESTIONS) {
+      const name = fqdn(scenario, rel);
+      const ub = digSummary(await dig(UNBOUND, 53, ["+dnssec", "+time=4", name, type]), type);
+      expect({ status: ub.status, ad: ub.ad, n: ub.records.length }, `${name} ${type} via unbound`).toEqual({
+        status,
+        ad,
+        n: count,
+      });
+      for (const transport of ["+notcp", "+tcp"]) {
+        const mine = digSummary(await dig(DNS, 53, ["+dnssec", transport, name, type]), type);
+        expect(mine, `${name} ${type} lab resolver mode ${transport}`).toEqual(ub);
+      }
+    }
+  }, 120_000);
+
+  it("the authoritative answers carry the NSEC3 proofs and the wildcard expansion", async () => {
+    const nx = await dig(DNS, 53, ["+dnssec", "+norec", fqdn("tlsa-nxdomain-nsec3", "_25._tcp.mx"), "TLSA"]);
+    // Closest encloser, next closer, wildcard: 3 NSEC3 records, or 2 when one covers both names (here it does).
+    expect(nx.authority.filter((t) => t === "NSEC3").length).toBeGreaterThanOrEqual(2);
+    const nodata = await dig(DNS, 53, ["+dnssec", "+norec", fqdn("tlsa-nodata-nsec3", "_25._tcp.mx"), "TLSA"]);
+    expect(nodata.authority.filter((t) => t === "NSEC3")).toHaveLength(1);
+    expect(nodata.text).toMatch(/NSEC3\s+1 0 0 - \S+ TXT RRSIG/);
+    const high = await dig(DNS, 53, ["+dnssec", "+norec", fqdn("nsec3-iterations-high", "_25._tcp.mx"), "TLSA"]);
+    expect(high.text).toMatch(/NSEC3\s+1 0 500 A1B2C3D4 /);
+    const wild = await dig(DNS, 53, ["+dnssec", "+norec", fqdn("tlsa-wildcard", "_25._tcp.mx"), "TLSA"]);
+    expect(wild.text).toMatch(/RRSIG\s+TLSA 13 5 /);
+    expect(wild.authority).toEqual(["NSEC", "RRSIG"]);
+    // Real truncation: over UDP with the usual 1232-octet EDNS size, TC=1 and no records; over TCP, the RRset.
+    const big = fqdn("tlsa-needs-tcp", "_25._tcp.mx");
+    const udp = await dig(DNS, 53, ["+dnssec", "+norec", "+notcp", "+ignore", "+bufsize=1232", big, "TLSA"]);
+    expect(udp.flags).toContain("tc");
+    expect(udp.answer).toEqual([]);
+    const tcp = await dig(DNS, 53, ["+dnssec", "+norec", "+tcp", big, "TLSA"]);
+    expect(tcp.answer.filter((t) => t === "TLSA")).toHaveLength(31);
+    // delv, through unbound, anchored at the lab's root.
+    const anchors = join(dir, "anchors.conf");
+    writeFileSync(anchors, delvAnchors(lab.manifest.dns.trustAnchors.ds));
+    const d = await run("delv", [
+      `@${UNBOUND}`,
+      "-a",
+      anchors,
+      "+root=.",
+      fqdn("tlsa-wildcard", "_25._tcp.mx"),
+      "TLSA",
+    ]);
+    expect(d.output).toContain("; fully validated");
+  }, 60_000);
+});
