@@ -164,16 +164,26 @@ export class DanelabContainer extends GenericContainer {
       await Promise.race([logEnded, new Promise((r) => setTimeout(r, 2_000))]);
       const why = (err as Error).message.split("\n")[0] ?? "";
       const exited = /Log stream ended/.test(why);
-      // The CLI's last word before exiting is its one-paragraph error ("danelab: <cause and fix>").
-      const last = tail.filter((l) => l.trim()).at(-1) ?? "";
-      const labError = /^danelab: /.test(last) ? `: ${last.replace(/^danelab: /, "")}` : ".";
+      // The CLI's last word before exiting is its one-paragraph error, from its last "danelab: " line to the end.
+      const at = tail.findLastIndex((l) => l.startsWith("danelab: "));
+      const paragraph =
+        exited && at >= 0
+          ? tail
+              .slice(at)
+              .join("\n")
+              .replace(/^danelab: /, "")
+              .trim()
+          : "";
+      const before = paragraph ? tail.slice(0, at) : tail;
       throw new DanelabContainerError(
         `${
           exited
-            ? `The lab container (${this.image}) exited before it was ready${labError}`
-            : `The lab container (${this.image}) was not ready in time (${why}).`
-        } Its command was \`danelab ${args.join(" ")}\`, its state directory ${stateDir}. Its last log lines:\n${
-          tail.length ? tail.map((l) => `  | ${l}`).join("\n") : "  (none)"
+            ? `The lab container (${this.image}) exited before it was ready${paragraph ? `:\n${paragraph}\n` : ". "}`
+            : `The lab container (${this.image}) was not ready in time (${why}). `
+        }Its command was \`danelab ${args.join(" ")}\`, its state directory ${stateDir}.${
+          before.length
+            ? ` ${paragraph ? "The log lines before that" : "Its last log lines"}:\n${before.map((l) => `  | ${l}`).join("\n")}`
+            : ""
         }`,
       );
     }

@@ -4,7 +4,7 @@
 # CI's test view. The exit status is the report's: 0 when no scenario failed.
 #
 # Needs: Docker with host networking, curl, the lab image (`npm run image` in a danelab checkout), an MTA image (here
-# the lab's Debian Postfix with ../vitest-postfix/main.cf; replace start_mta and send with your MTA's).
+# the lab's Debian Postfix with ../vitest-postfix/main.cf; replace steps 2 and 3 with your MTA).
 # Run: bash ci.sh        (environment: LAB_IMAGE, POSTFIX_IMAGE, MAIN_CF, LAB_*_ADDRESS, REPORT)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -98,4 +98,8 @@ docker export "$container" |
     --change "LABEL org.danelab.image=lab org.danelab.suite=$suite org.danelab.base=$base_tag" \
     - "$tag" >/dev/null
 docker tag "$tag" localhost/danelab:latest
+# Each build is one flat ~200 MB image: drop the earlier builds of this repository (an image a container still uses
+# stays; docker refuses to remove it).
+docker image ls localhost/danelab --format '{{.Repository}}:{{.Tag}}' | grep -Ev ":(latest|$hash)\$" |
+  xargs -r docker rmi >/dev/null 2>&1 || true
 echo "$tag built in $((SECONDS - start))s ($(docker image inspect --format '{{.Size}}' "$tag" | awk '{ printf "%d MB", $1 / 1000000 }'))"
