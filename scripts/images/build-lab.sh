@@ -18,7 +18,13 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 mode=build
-[ "${1:-}" = "--tag" ] && mode=tag
+case "${1:-}" in
+  --tag) mode=tag ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+    exit 0
+    ;;
+esac
 suite="${DANELAB_LAB_SUITE:-trixie}"
 
 die() {
