@@ -109,8 +109,13 @@ describe.skipIf(!ready)("the lab as an image, its testcontainers module and the 
   });
 
   describe("DanelabContainer failure paths", () => {
+    // A lab that never got ready keeps its state directory for inspection: here one under `work`, removed afterwards.
     const addresses = (c: import("../testcontainers/index.js").DanelabContainer) =>
-      c.withDnsAddress("127.0.88.60").withSmtpAddress("127.0.88.120").withHttpAddress("127.0.88.3");
+      c
+        .withDnsAddress("127.0.88.60")
+        .withSmtpAddress("127.0.88.120")
+        .withHttpAddress("127.0.88.3")
+        .withStateDir(mkdtempSync(join(work, "state-")));
 
     it("a missing image: the message names the build command", async () => {
       const { DanelabContainer } = await import("../testcontainers/index.js");

@@ -9,7 +9,7 @@
 // directory bind-mounted at /state, so the manifest, the trust anchors and the resolv.conf an MTA container must
 // bind-mount are plain host files. Errors say what to do: a missing image names the build command; a lab that exits
 // before "danelab ready" (a port already taken, a bad scenario file) passes on its own message and last log lines.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -187,7 +187,7 @@ export class DanelabContainer extends GenericContainer {
         }`,
       );
     }
-    return new StartedDanelabContainer(started, stateDir);
+    return new StartedDanelabContainer(started, stateDir, this.stateDir === null);
   }
 }
 
@@ -197,6 +197,7 @@ export class StartedDanelabContainer extends AbstractStartedContainer {
   constructor(
     startedTestContainer: StartedTestContainer,
     private readonly stateDir: string,
+    private readonly temporary: boolean,
   ) {
     super(startedTestContainer);
     this.manifest = JSON.parse(readFileSync(join(stateDir, "manifest.json"), "utf8")) as Manifest;
@@ -207,6 +208,11 @@ export class StartedDanelabContainer extends AbstractStartedContainer {
       `# the lab's DNS (danelab/testcontainers): bind-mount read-only at /etc/resolv.conf\nnameserver ${this.manifest.dns.address}\noptions trust-ad edns0 timeout:2 attempts:2\n`,
       { mode: 0o644 },
     );
+  }
+
+  /** A state directory the module made up is removed with the container; one given by `withStateDir` is kept. */
+  protected override async containerStopped(): Promise<void> {
+    if (this.temporary) rmSync(this.stateDir, { recursive: true, force: true });
   }
 
   /** The lab's manifest: scenarios (domains, recipients, MX hosts, TLSA records), DNS address, trust anchors. */
