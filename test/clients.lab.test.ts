@@ -269,13 +269,13 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
     }
   });
 
-  it("neither MTA delivers ta-wildcard-deep: *.<domain> covers neither mx.deep.<domain> nor <domain>", () => {
+  it("neither MTA delivers ta-wildcard-deep (*.<domain> for mx.deep.<domain>; multi-label wildcards are local policy, so the lab only observes)", () => {
     // RFC 7672 §3.2.3 / RFC 6125 §6.4.3: a wildcard matches exactly one label of a reference identifier.
     for (const mode of MODES) {
       for (const col of COLUMNS) {
         const c = cell("ta-wildcard-deep", col, mode);
         expect(c?.outcome?.status, `ta-wildcard-deep ${col}/${mode}`).toBe("deferred");
-        expect(c?.grade?.verdict, `ta-wildcard-deep ${col}/${mode}`).toBe("pass");
+        expect(c?.grade?.verdict, `ta-wildcard-deep ${col}/${mode}`).toBe("observed");
       }
     }
   });
