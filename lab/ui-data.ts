@@ -398,6 +398,29 @@ function chainView(
   const tlsaNamed = h.tlsa.flatMap((spec, i) => ("cert" in spec ? [{ i, cert: spec.cert }] : []));
   const hasEeForLeaf = (leafDer: Buffer) => tlsa.some((t) => t.usable && t.usage === 3 && matchesData(leafDer, t));
   const now = Date.now();
+  /**
+   * RFC 5280 §6.1 checks on a signature path (leaf first, trust anchor last) for the certificates between the two:
+   * each must be within its validity (§6.1.3 (a)(2)), a CA (§6.1.4 (k)), and no CA, the trust anchor included, may
+   * have more CA certificates below it than its pathLenConstraint allows (§6.1.4 (l), (m)).
+   */
+  const pathDefects = (p: string[]): string[] => {
+    const out: string[] = [];
+    p.forEach((n, i) => {
+      if (i === 0) return;
+      const profile = profiles.get(n);
+      const below = i - 1; // CA certificates between this one and the leaf
+      if (i < p.length - 1) {
+        const d = describeCertificate(lab.pki.get(n).der);
+        if (Date.parse(d.notAfter) < now) out.push(`${n} expired on ${d.notAfter.slice(0, 10)}`);
+        else if (Date.parse(d.notBefore) > now) out.push(`${n} is not valid before ${d.notBefore.slice(0, 10)}`);
+        if (!d.ca) out.push(`${n} is not a CA (basicConstraints cA is not set) yet issued ${p[i - 1]}`);
+      }
+      const limit = profile?.pathLength;
+      if (typeof limit === "number" && below > limit)
+        out.push(`${n} allows ${limit} CA certificate(s) below it (pathLenConstraint) and has ${below}`);
+    });
+    return out;
+  };
   const certificates = chain.map((name, depth): CertificateView => {
     const cert = lab.pki.get(name);
     const d = describeCertificate(cert.der);
@@ -436,11 +459,18 @@ function chainView(
         // every certificate between them presented.
         const at = path.indexOf(name);
         const between = at > 0 ? path.slice(1, at) : [];
-        if (at > 0 && between.every((n) => chain.includes(n))) {
+        const defects = at > 0 ? pathDefects(path.slice(0, at + 1)) : [];
+        if (at > 0 && between.every((n) => chain.includes(n)) && defects.length === 0) {
           auth = true;
           notes.push({
             level: "ok",
             text: `DANE-TA: TLSA #${i + 1} matches this certificate, and the server certificate chains up to it`,
+          });
+        } else if (at > 0 && defects.length > 0) {
+          looksRightOnly = true;
+          notes.push({
+            level: "bad",
+            text: `TLSA #${i + 1} matches, and the server certificate chains up to it, but the path below it is not valid: ${defects.join("; ")} (RFC 5280 §6.1, which a DANE-TA client applies from the trust anchor down)`,
           });
         } else if (at > 0) {
           looksRightOnly = true;

@@ -167,17 +167,35 @@ describe("the whole catalogue", () => {
     expect(checked).toBeGreaterThan(15);
   });
 
-  it("ta-nexthop-name and ta-wildcard-deep: a name that matches only the next-hop domain is told apart", () => {
-    for (const id of ["ta-nexthop-name", "ta-wildcard-deep"]) {
-      const leaf = scenarioDetail(all, id)!.hosts[0]!.chains[0]!.certificates[0]!;
-      expect(leaf.nameMatchKind, id).toBe("next-hop");
-      expect(
-        leaf.notes.some((n) => n.level === "warn" && n.text.includes("only the next-hop domain")),
-        id,
-      ).toBe(true);
-    }
+  it("ta-nexthop-name matches only the next-hop domain; ta-wildcard-deep's *.<domain> matches neither name", () => {
+    const nexthop = scenarioDetail(all, "ta-nexthop-name")!.hosts[0]!.chains[0]!.certificates[0]!;
+    expect(nexthop.nameMatchKind).toBe("next-hop");
+    expect(nexthop.notes.some((n) => n.level === "warn" && n.text.includes("only the next-hop domain"))).toBe(true);
+    // mx.deep.<domain> under *.<domain>: two labels below the wildcard, and the next-hop domain none.
     const deep = scenarioDetail(all, "ta-wildcard-deep")!.hosts[0]!.chains[0]!.certificates[0]!;
+    expect(deep.nameMatchKind).toBeNull();
     expect(deep.notes.map((n) => n.text).join()).toContain("a wildcard stands for one label only");
+  });
+
+  it("a DANE-TA match above an invalid path does not authenticate: expired or non-CA intermediate, pathLen exceeded", () => {
+    const expectations: [string, RegExp][] = [
+      ["ta-intermediate-expired", /ca-old expired on/],
+      ["ta-issuer-not-ca", /not-ca is not a CA/],
+      ["ta-pathlen-violated", /ca-len0 allows 0 CA certificate\(s\) below it \(pathLenConstraint\) and has 1/],
+    ];
+    for (const [id, why] of expectations) {
+      const chain = scenarioDetail(all, id)!.hosts[0]!.chains[0]!;
+      expect(
+        chain.certificates.some((c) => c.authenticates),
+        id,
+      ).toBe(false);
+      const root = chain.certificates.at(-1)!;
+      expect(root.notes.find((n) => n.level === "bad")?.text, id).toMatch(why);
+    }
+    // The same root above a valid path still authenticates.
+    expect(scenarioDetail(all, "ta-baseline")!.hosts[0]!.chains[0]!.certificates.some((c) => c.authenticates)).toBe(
+      true,
+    );
   });
 
   it("no scenario that must not deliver shows an authenticated chain with a matching name, unless DNS or SMTP breaks it", () => {

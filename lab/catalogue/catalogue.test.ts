@@ -98,6 +98,15 @@ function idsFromDesign(markdown: string): { id: string; expect: string; known: b
   return out;
 }
 
+/**
+ * Verdicts the catalogue changed after scenarios.md was written, each with the sentence behind the change. A verdict
+ * must follow the RFC text; where the text leaves it to local policy, the verdict is implementation-defined.
+ */
+const VERDICTS_CHANGED_SINCE_DESIGN: Record<string, string> = {
+  // RFC 7672 §3.2.3: clients MAY, subject to local policy, allow wildcards to match multiple labels.
+  "ta-wildcard-deep": "implementation-defined",
+};
+
 const ADDRESSES = {
   suffix: "lab.example",
   dnsAddress: "127.0.53.1",
@@ -122,7 +131,7 @@ describe("the built-in catalogue", () => {
     for (const { id, expect: verdict, known } of design) {
       const s = byId.get(id);
       expect(s, `scenarios.md lists ${id}, the catalogue lacks it`).toBeDefined();
-      expect(s!.expect, `${id}: expect`).toBe(verdict);
+      expect(s!.expect, `${id}: expect`).toBe(VERDICTS_CHANGED_SINCE_DESIGN[id] ?? verdict);
       if (known)
         expect(s!.known, `${id}: scenarios.md says what real MTAs did; the file's "known" must too`).toBeTruthy();
     }
