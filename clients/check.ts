@@ -12,6 +12,7 @@
 // clients/user-config.ts) and `--image` (any MTA image, driven by --submit/--flush; clients/generic.ts).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { type BuiltinClient, resolveClients } from "./builtin.js";
 import { ContainerError, checkEngine, checkImage, clientImage, removeStaleContainers } from "./container.js";
 import { type DriverOptions, deliverAll, type MtaDriver } from "./driver.js";
 import { checkGnutlsPriority, eximDriver, eximUserDriver } from "./exim.js";
@@ -38,8 +39,7 @@ import {
   preparePostfixConfig,
 } from "./user-config.js";
 
-export const CLIENT_VARIANTS = ["exim-try", "exim-strict", "postfix"] as const;
-export type ClientVariant = (typeof CLIENT_VARIANTS)[number];
+export { resolveClients };
 export type DnsMode = "resolver" | "unbound";
 
 export interface CheckOptions {
@@ -47,7 +47,8 @@ export interface CheckOptions {
   manifestPath?: string;
   /** The lab's HTTP API; default the manifest's `http.url`. */
   labUrl?: string;
-  /** "exim" (= exim-try + exim-strict), "exim-try", "exim-strict", "postfix". Default ["exim", "postfix"]. */
+  /** Built-in client names (clients/builtin.ts): "exim" (= exim-try + exim-strict), "postfix@trixie", …. Default
+   * ["exim", "postfix"]. */
   clients?: string[];
   modes?: DnsMode[];
   /** Scenario ids (default: all of the lab's). */
@@ -85,28 +86,6 @@ export interface CheckResult {
   exitCode: number;
 }
 
-/** Expands "exim" and checks names; an unknown name is an error that lists the known ones (and the other ways in). */
-export function resolveClients(names: string[]): ClientVariant[] {
-  const out: ClientVariant[] = [];
-  for (const raw of names
-    .flatMap((n) => n.split(","))
-    .map((n) => n.trim().toLowerCase())
-    .filter(Boolean)) {
-    const expanded = raw === "exim" ? (["exim-try", "exim-strict"] as const) : [raw];
-    for (const v of expanded) {
-      if (!(CLIENT_VARIANTS as readonly string[]).includes(v)) {
-        throw new CheckInputError(
-          `unknown --client "${raw}": the built-in clients are exim (= exim-try and exim-strict), ` +
-            `${CLIENT_VARIANTS.join(", ")}. To check your own MTA use --exim-config DIR, --postfix-config DIR, or ` +
-            "--image IMAGE with --submit and --flush.",
-        );
-      }
-      if (!out.includes(v as ClientVariant)) out.push(v as ClientVariant);
-    }
-  }
-  return out;
-}
-
 /** "20261129T070012" (UTC): sorts, and stays inside the lab's run-id alphabet. */
 export function runStamp(d = new Date()): string {
   return d
@@ -117,7 +96,7 @@ export function runStamp(d = new Date()): string {
 
 /** What one column runs: a built-in client, a user's configuration directory, or any MTA image. */
 type ColumnKind =
-  | { kind: "builtin"; name: ClientVariant }
+  | { kind: "builtin"; name: string; client: BuiltinClient }
   | { kind: "exim-config" | "postfix-config"; name: string; dir: string }
   | { kind: "image"; name: string; mta: GenericMta };
 
@@ -128,7 +107,7 @@ type ColumnKind =
 function planColumns(o: CheckOptions): ColumnKind[] {
   const user = (o.eximConfigs?.length ?? 0) + (o.postfixConfigs?.length ?? 0) + (o.generic ? 1 : 0);
   const builtin = resolveClients(o.clients ?? (user > 0 ? [] : ["exim", "postfix"]));
-  const kinds: ColumnKind[] = builtin.map((name) => ({ kind: "builtin", name }));
+  const kinds: ColumnKind[] = builtin.map((client) => ({ kind: "builtin", name: client.name, client }));
   const unique = (name: string) => {
     let n = name;
     for (let i = 2; kinds.some((k) => k.name === n); i++) n = `${name}-${i}`;
@@ -160,7 +139,7 @@ function imageOf(kind: ColumnKind, o: CheckOptions): string {
     case "postfix-config":
       return o.postfixImage ?? clientImage("postfix");
     default:
-      return clientImage(kind.name === "postfix" ? "postfix" : "exim");
+      return clientImage(kind.client.image);
   }
 }
 
@@ -179,7 +158,10 @@ function makeDriver(
     case "image":
       return genericDriver(kind.mta, id, { ...o, pending });
     default:
-      return kind.name === "postfix" ? postfixDriver(o) : eximDriver(kind.name === "exim-try" ? "try" : "strict", o);
+      // The column id (with its DNS mode) names the container and its work directory: two modes, two resolv.confs.
+      return kind.client.driver === "postfix"
+        ? postfixDriver(o, id)
+        : eximDriver(kind.client.driver === "exim-try" ? "try" : "strict", o, id);
   }
 }
 

@@ -21,9 +21,14 @@ function configureTestcontainers(): void {
   process.env["TESTCONTAINERS_HOST_OVERRIDE"] ??= "127.0.0.1";
 }
 
-/** The image a driver runs: `DANELAB_<NAME>_IMAGE` overrides the locally built `localhost/danelab-<name>:latest`. */
-export function clientImage(name: "exim" | "postfix" | "probe"): string {
-  return process.env[`DANELAB_${name.toUpperCase()}_IMAGE`] ?? `localhost/danelab-${name}:latest`;
+/**
+ * The image a driver runs: `DANELAB_<NAME>_IMAGE` overrides the locally built `localhost/danelab-<name>:latest`
+ * ("exim", "postfix", "probe", "exim-trixie" → DANELAB_EXIM_TRIXIE_IMAGE).
+ */
+export function clientImage(name: string): string {
+  return (
+    process.env[`DANELAB_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_IMAGE`] ?? `localhost/danelab-${name}:latest`
+  );
 }
 
 /** The container engine or an image is not usable: one paragraph with the fix. */
@@ -107,12 +112,19 @@ export function checkImage(image: string): void {
   throw new ContainerError(
     ours
       ? `The client image ${image} is missing. The lab's images are built from Debian packages, not pulled: run ` +
-          `\`sudo bash scripts/images/build.sh ${ours[1]}\` (about a minute the first time), or ` +
-          "`sudo bash scripts/setup-host.sh` for all of them."
+          `\`sudo bash ${buildCommand(ours[1]!)}\` (a minute or two the first time), or ` +
+          "`sudo bash scripts/setup-host.sh` for the default ones."
       : `The image ${image} is not in the local Docker engine (\`docker image inspect ${image}\` fails). Pull it ` +
           `(\`docker pull ${image}\`), load it (\`docker load -i FILE\`) or build it (\`docker build -t ${image} DIR\`) ` +
           "first; danelab does not pull images itself.",
   );
+}
+
+/** The script that builds `localhost/danelab-<name>`: "exim-trixie" → build.sh exim@trixie. */
+export function buildCommand(name: string): string {
+  if (name.startsWith("exim-openssl")) return "scripts/images/exim-openssl.sh";
+  const release = /^(.+)-(bookworm|trixie|forky)$/.exec(name);
+  return `scripts/images/build.sh ${release ? `${release[1]}@${release[2]}` : name}`;
 }
 
 /**

@@ -119,8 +119,8 @@ const SUBMIT = `for r in "$@"; do exim -odi -f "$SENDER" "$r" < /danelab/message
 const RETRY = `ids=$(exim -bp | awk 'NF >= 3 && $3 ~ /^[0-9A-Za-z]+-[0-9A-Za-z]+-[0-9A-Za-z]+$/ { print $3 }')
 for id in $ids; do exim -M "$id" & done; wait; echo $ids | wc -w`;
 
-export function eximDriver(mode: EximMode, options: DriverOptions): MtaDriver {
-  const variant = `exim-${mode}`;
+/** `variant` names the column (its container label and work directory); default "exim-<mode>". */
+export function eximDriver(mode: EximMode, options: DriverOptions, variant = `exim-${mode}`): MtaDriver {
   const conf = eximConfig({
     mode,
     ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),

@@ -3,12 +3,12 @@
 // send one message per scenario, and their own log lines are put next to the lab's server-side grades in a
 // scenario × client matrix. Talks to a lab only through its manifest and HTTP API. `danelab check` is `checkCommand`;
 // programs use `runCheck`.
+
+export { BUILTIN_CLIENTS, type BuiltinClient, knownClientNames } from "./builtin.js";
 export {
   type CheckCommandOptions,
   type CheckOptions,
   type CheckResult,
-  CLIENT_VARIANTS,
-  type ClientVariant,
   checkCommand,
   type DnsMode,
   nameserverFor,

@@ -2,6 +2,7 @@
 // ticket (Markdown), built from a small matrix with the seed bug's cells.
 import { describe, expect, it } from "vitest";
 import { nameserverFor, resolveClients, runStamp } from "./check.js";
+import { buildCommand } from "./container.js";
 import type { LabManifest } from "./lab-api.js";
 import { formatJunit, formatMarkdown, formatTable, type Matrix, matrixExitCode } from "./matrix.js";
 
@@ -77,12 +78,35 @@ describe("matrix formatters", () => {
 });
 
 describe("check options", () => {
-  it("expands exim into both DANE modes and rejects unknown clients with the list", () => {
-    expect(resolveClients(["exim,postfix"])).toEqual(["exim-try", "exim-strict", "postfix"]);
-    expect(resolveClients(["postfix", "exim-strict"])).toEqual(["postfix", "exim-strict"]);
-    expect(() => resolveClients(["sendmail"])).toThrow(
-      /unknown --client "sendmail": the built-in clients are exim \(= exim-try and exim-strict\), exim-try, exim-strict, postfix\. To check your own MTA use --exim-config DIR/,
-    );
+  it("expands exim into both DANE modes, names releases, and rejects unknown clients with the list", () => {
+    const names = (n: string[]) => resolveClients(n).map((c) => c.name);
+    expect(names(["exim,postfix"])).toEqual(["exim-try", "exim-strict", "postfix"]);
+    expect(names(["postfix", "exim-strict"])).toEqual(["postfix", "exim-strict"]);
+    expect(names(["exim@trixie", "postfix@trixie", "exim-openssl"])).toEqual([
+      "exim-try@trixie",
+      "exim-strict@trixie",
+      "postfix@trixie",
+      "exim-openssl-try@bookworm",
+      "exim-openssl-strict@bookworm",
+    ]);
+    expect(resolveClients(["exim@bookworm"]).map((c) => [c.name, c.image, c.driver])).toEqual([
+      ["exim-try@bookworm", "exim-bookworm", "exim-try"],
+      ["exim-strict@bookworm", "exim-bookworm", "exim-strict"],
+    ]);
+    expect(resolveClients(["exim-openssl-try@bookworm"])[0]?.image).toBe("exim-openssl-bookworm");
+    for (const bad of ["sendmail", "exim@sid", "postfix@buster"])
+      expect(() => resolveClients([bad])).toThrow(
+        new RegExp(
+          `unknown --client "${bad}": the built-in clients are exim \\(= its -try and -strict\\), ` +
+            "exim-openssl\\[@bookworm\\].*postfix@trixie\\. To check your own MTA use --exim-config DIR",
+        ),
+      );
+  });
+
+  it("a missing image names the command that builds it", () => {
+    expect(buildCommand("exim")).toBe("scripts/images/build.sh exim");
+    expect(buildCommand("postfix-trixie")).toBe("scripts/images/build.sh postfix@trixie");
+    expect(buildCommand("exim-openssl-bookworm")).toBe("scripts/images/exim-openssl.sh");
   });
 
   it("run stamps sort and fit the lab's run-id alphabet", () => {

@@ -65,11 +65,18 @@ smtp_tls_session_cache_database =
 }
 
 /** Container start: config tweaks that need postconf, then the master in the foreground. */
+/**
+ * The package leaves some queue directories for postfix-script's create-missing step, which quick-start skips: hold
+ * and trace on Debian 12 (showq dies without hold), all of them on Debian 13 (its image is installed with daemons
+ * held back, so the first start never ran). Without them `postfix start-fg` exits at once.
+ */
+const CREATE_MISSING = `[ -d /var/spool/postfix/active ] || postfix post-install create-missing
+install -d -o postfix -g root -m 700 /var/spool/postfix/hold /var/spool/postfix/trace`;
+
 const START = `set -e
 postconf -F '*/*/chroot = n'
 postconf -MX smtp/inet || true
-# The package leaves these for postfix-script's create-missing step, which quick-start skips (showq dies without hold).
-install -d -o postfix -g root -m 700 /var/spool/postfix/hold /var/spool/postfix/trace
+${CREATE_MISSING}
 exec postfix start-fg`;
 
 const SUBMIT = `for r in "$@"; do (sendmail -f "$SENDER" "$r" < /danelab/message || echo "sendmail failed for $r" >&2) & done; wait`;
@@ -115,8 +122,9 @@ async function settle(c: ClientContainer, before: number, expected: number, limi
   }
 }
 
-export function postfixDriver(options: DriverOptions & { settleLimitMs?: number }): MtaDriver {
-  return postfixContainerDriver("postfix", options, {
+/** `variant` names the column (its container label and work directory). */
+export function postfixDriver(options: DriverOptions & { settleLimitMs?: number }, variant = "postfix"): MtaDriver {
+  return postfixContainerDriver(variant, options, {
     command: ["sh", "/danelab/start.sh"],
     files: [
       {
@@ -142,7 +150,7 @@ const USER_CONFIG = "/danelab/postfix-config";
 const USER_START = `set -e
 cp -a ${USER_CONFIG}/. /etc/postfix/
 sh /usr/lib/postfix/configure-instance.sh - || echo "configure-instance.sh failed (chroot may lack resolv.conf)" >&2
-install -d -o postfix -g root -m 700 /var/spool/postfix/hold /var/spool/postfix/trace
+${CREATE_MISSING}
 newaliases 2>/dev/null || true
 exec postfix start-fg`;
 

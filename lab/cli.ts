@@ -232,7 +232,9 @@ program
   )
   .option(
     "--client <names>",
-    "built-in clients: exim (= exim-try, exim-strict), postfix (default: both, unless a user MTA is given)",
+    "built-in clients: exim (= exim-try, exim-strict), postfix (this host's images; the default, unless a user MTA " +
+      "is given); per Debian release exim@bookworm, exim@trixie, postfix@bookworm, postfix@trixie, and " +
+      "exim-openssl@bookworm (Debian's Exim rebuilt with OpenSSL); an unknown name lists them all",
     list,
   )
   .addOption(

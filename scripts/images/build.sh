@@ -5,7 +5,12 @@
 # recipe gives a new tag and a rebuild, and an unchanged one is found in the engine and skipped.
 #
 #   build.sh <name>            build if missing (prints "<tag> built in Ns" or "<tag> present")
+#   build.sh <name>@<suite>    the same for one Debian release: localhost/danelab-<name>-<suite> (e.g. exim@trixie)
 #   build.sh --tag <name>      print the tag the current definition produces, build nothing
+#
+# Releases after bookworm (trixie) cannot take the packages through debootstrap --include (systemd's dpkg step fails
+# in the chroot): there a bare minbase is imported, the packages are installed with apt-get inside a --network host
+# container from it, and that container is committed.
 #
 # Environment: DANELAB_DEBIAN_MIRROR (default: the mirror in /etc/apt/sources.list.d/debian.sources),
 # DANELAB_DEBIAN_SUITE (default: this host's Debian codename, else bookworm), DANELAB_IMAGE_WORKDIR (default /var/tmp).
@@ -17,7 +22,9 @@ if [ "${1:-}" = "--tag" ]; then
   mode=tag
   shift
 fi
-name="${1:?usage: build.sh [--tag] <exim|postfix|probe>}"
+spec="${1:?usage: build.sh [--tag] <exim|postfix|probe>[@<suite>]}"
+name="${spec%@*}"
+[ "$spec" != "$name" ] && DANELAB_DEBIAN_SUITE="${spec#*@}"
 list="$here/$name.packages"
 [ -f "$list" ] || {
   echo "build-image: no package list $list (known images: $(cd "$here" && ls ./*.packages | sed 's#^\./##; s#\.packages$##' | tr '\n' ' '))" >&2
@@ -65,16 +72,22 @@ debian_mirror() {
 suite="$(debian_suite)"
 packages="$(sed 's/#.*//' "$list" | tr -s ' \t' '\n' | grep -v '^$' | sort -u | paste -sd, -)"
 hash="$( (cat "$0" "$list"; echo "$suite") | sha256sum | cut -c1-12)"
-tag="localhost/danelab-$name:$hash"
+repo="localhost/danelab-$name"
+[ "$spec" != "$name" ] && repo="localhost/danelab-$name-$suite"
+tag="$repo:$hash"
 
 if [ "$mode" = tag ]; then
   echo "$tag"
   exit 0
 fi
 
+# The same definition built under the other name (exim and exim@bookworm on a bookworm host): tag, do not rebuild.
+for other in "localhost/danelab-$name:$hash" "localhost/danelab-$name-$suite:$hash"; do
+  if [ "$other" != "$tag" ] && docker image inspect "$other" >/dev/null 2>&1; then docker tag "$other" "$tag"; fi
+done
 if docker image inspect "$tag" >/dev/null 2>&1; then
   # Present: make sure :latest points at it (a build of another definition may have moved it).
-  docker tag "$tag" "localhost/danelab-$name:latest"
+  docker tag "$tag" "$repo:latest"
   echo "$tag present"
   exit 0
 fi
@@ -88,7 +101,13 @@ chmod 0755 "$workdir"
 root="$workdir/root"
 mkdir -m 0755 "$root"
 
-if ! debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror" >"$workdir/debootstrap.log" 2>&1; then
+# bookworm and older: the packages go in with debootstrap; later releases: in a container (see the top).
+in_container=0
+case "$suite" in buster | bullseye | bookworm) ;; *) in_container=1 ;; esac
+include=(--include="$packages")
+[ "$in_container" = 1 ] && include=()
+
+if ! debootstrap --variant=minbase "${include[@]}" "$suite" "$root" "$mirror" >"$workdir/debootstrap.log" 2>&1; then
   echo "build-image: debootstrap of $name ($suite from $mirror, packages $packages) failed; last lines of its log:" >&2
   tail -n 25 "$workdir/debootstrap.log" >&2
   [ -f "$root/debootstrap/debootstrap.log" ] && tail -n 25 "$root/debootstrap/debootstrap.log" >&2
@@ -101,11 +120,33 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/
   "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/var/log/*.log \
   "$root"/debootstrap
 
-tar -C "$root" --numeric-owner -c . |
-  docker import \
-    --change 'CMD ["/bin/bash"]' \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change "LABEL org.danelab.image=$name org.danelab.suite=$suite org.danelab.packages=$packages" \
-    - "$tag" >/dev/null
-docker tag "$tag" "localhost/danelab-$name:latest"
+changes=(
+  --change 'CMD ["/bin/bash"]'
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  --change "LABEL org.danelab.image=$name org.danelab.suite=$suite org.danelab.packages=$packages"
+)
+if [ "$in_container" = 0 ]; then
+  tar -C "$root" --numeric-owner -c . | docker import "${changes[@]}" - "$tag" >/dev/null
+else
+  base="$repo:base-$hash"
+  tar -C "$root" --numeric-owner -c . | docker import - "$base" >/dev/null
+  cid="danelab-build-$name-$suite-$$"
+  # policy-rc.d: no daemon starts during the install (there is no init in the container).
+  if ! docker run --name "$cid" --network host "$base" sh -c '
+      printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d &&
+      apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(echo "$1" | tr , " ") &&
+      rm -f /usr/sbin/policy-rc.d && apt-get clean &&
+      rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/info/* /var/log/*.log' \
+      sh "$packages" >"$workdir/install.log" 2>&1; then
+    echo "build-image: installing $packages into $suite ($base) failed; last lines of its log:" >&2
+    tail -n 25 "$workdir/install.log" >&2
+    docker rm -f "$cid" >/dev/null 2>&1 || true
+    docker rmi "$base" >/dev/null 2>&1 || true
+    exit 1
+  fi
+  docker commit "${changes[@]}" "$cid" "$tag" >/dev/null
+  docker rm -f "$cid" >/dev/null
+  docker rmi "$base" >/dev/null
+fi
+docker tag "$tag" "$repo:latest"
 echo "$tag built in $((SECONDS - start))s"
