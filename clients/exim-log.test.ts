@@ -1,5 +1,6 @@
 // Exim's main log → client-side outcomes, on lines Exim 4.96 (Debian, GnuTLS) wrote in this project's own runs
-// (fixtures/*.mainlog, captured from test/clients.drivers.test.ts against the stand-in lab).
+// (fixtures/*.mainlog, captured from test/clients.drivers.test.ts against the stand-in lab), and Exim 4.96 rebuilt
+// with OpenSSL (exim-openssl-try.mainlog, captured from `danelab check --client exim-openssl` against the lab).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -116,6 +117,32 @@ describe("parseEximLog", () => {
         status: "bounced",
         error: "DANE error: tlsa lookup FAIL",
       });
+    });
+  });
+
+  describe("Exim built with OpenSSL (other log formats)", () => {
+    const ossl = parseEximLog(fixture("exim-openssl-try.mainlog"));
+    const at = (s: string) => [...ossl].find(([r]) => r.endsWith(`@${s}.lab.example`))?.[1];
+
+    it('reads CV=dane deliveries with DN="/CN=…" and OpenSSL\'s short cipher names', () => {
+      expect(at("seed-mx06-ku")).toMatchObject({ status: "delivered", security: "dane", attempts: 1 });
+      expect(at("ku-digsig-only-rsa-kx")).toMatchObject({ security: "dane", tls: "TLS1.2:AES128-GCM-SHA256:128" });
+      // The last line is the delivery itself (what the matrix quotes), not the later "Completed".
+      expect(at("seed-mx06-ku")?.lines.at(-1)).toMatch(/=> .* CV=dane DN="\/CN=et\.seed-mx06-ku\.lab\.example"/);
+    });
+
+    it("keeps OpenSSL's own words for a rejected chain", () => {
+      expect(at("ta-forged-chain")).toMatchObject({
+        status: "deferred",
+        error: "TLS session: (SSL_connect): error:0A000086:SSL routines::certificate verify failed",
+      });
+    });
+
+    it("marks OpenSSL's stale error-queue entry as not being the reason", () => {
+      expect(at("ta-nexthop-name")?.error).toBe(
+        "TLS session: (SSL_connect): error:068000DE:asn1 encoding routines::illegal zero content (a stale OpenSSL " +
+          "error, not the verification result: `exim -d+tls` shows the X509 reason)",
+      );
     });
   });
 });

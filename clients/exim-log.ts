@@ -50,6 +50,18 @@ function security(rest: string): { security: DeliverySecurity; tls?: string } {
 }
 
 /**
+ * Exim built with OpenSSL logs the first entry of OpenSSL's error queue after a failed handshake, and that is often a
+ * stale one left by certificate parsing (measured on Debian 12's Exim 4.96 rebuilt with OpenSSL 3.0: ta-nexthop-name,
+ * ta-wildcard-deep and eku-client-only all log "asn1 encoding routines::illegal zero content"), not the X509 reason.
+ * Say so next to it, so the words are not taken for the cause.
+ */
+function staleOpenSsl(error: string): string {
+  return /error:068000DE:asn1 encoding routines::illegal zero content/.test(error)
+    ? `${error} (a stale OpenSSL error, not the verification result: \`exim -d+tls\` shows the X509 reason)`
+    : error;
+}
+
+/**
  * Outcomes by recipient (lower-cased), for the recipients in `only` when given. A recipient sent in several messages
  * gets the outcome of the last one.
  */
@@ -83,7 +95,9 @@ export function parseEximLog(log: string, only?: Iterable<string>): Map<string, 
     const previous = out.get(recipient);
     const attempts = (previous?.status === "deferred" ? previous.attempts : 0) + 1;
     const host = field(rest, "H");
-    const base = { recipient, attempts, lines: msg.lines, ...(host ? { host } : {}) };
+    // The lines up to this one: the last is the recipient's own verdict line (not the later "Completed"), which is
+    // what the matrix's findings quote.
+    const base = { recipient, attempts, lines: [...msg.lines], ...(host ? { host } : {}) };
 
     let outcome: ClientOutcome;
     if (sign === "=>" || sign === "->" || sign === "*>") {
@@ -100,7 +114,7 @@ export function parseEximLog(log: string, only?: Iterable<string>): Map<string, 
       // "retry time not reached" says nothing new: keep the error that caused the deferral.
       const uninformative = /retry time not reached/i.test(text) && previous?.error;
       const context = msg.context.filter((c) => !text.includes(c.replace(/^.*?: /, "")));
-      const error = uninformative ? previous!.error! : [text, ...context].filter(Boolean).join(" | ");
+      const error = uninformative ? previous!.error! : staleOpenSsl([text, ...context].filter(Boolean).join(" | "));
       outcome = { ...base, status: sign === "==" ? "deferred" : "bounced", error };
     }
     msg.context = [];
