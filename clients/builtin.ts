@@ -1,6 +1,6 @@
 // The built-in client columns of `danelab check` and the names a mail admin types for them: which MTA (or DANE probe
 // tool), built how, from which Debian release, in which image. Pure data and name resolution; the drivers are in
-// exim.ts and postfix.ts.
+// exim.ts, postfix.ts and probe.ts (the DANE probe tools: posttls-finger, danetool).
 //
 // Names: `<client>[@<release>]`. Without a release, `exim`/`postfix` are the images scripts/setup-host.sh built for
 // this host's release (localhost/danelab-exim, localhost/danelab-postfix: Debian 12 "bookworm" on the lab machines), as
@@ -9,10 +9,10 @@
 import { CheckInputError } from "./user-config.js";
 
 /** How a column drives its client. */
-export type ClientDriverKind = "exim-try" | "exim-strict" | "postfix";
+export type ClientDriverKind = "exim-try" | "exim-strict" | "postfix" | "posttls-finger" | "danetool";
 
 export interface BuiltinClient {
-  /** Column name: "exim-try", "exim-try@trixie", "exim-openssl-strict@bookworm", "postfix@trixie". */
+  /** Column name: "exim-try", "exim-try@trixie", "exim-openssl-strict@bookworm", "danetool@bookworm". */
   name: string;
   driver: ClientDriverKind;
   /** The image's short name for `DANELAB_<NAME>_IMAGE` and the build command: "exim", "exim-trixie". */
@@ -21,10 +21,12 @@ export interface BuiltinClient {
   release?: string;
   /** What it is, for --help and the unknown-name message. */
   what: string;
+  /** False for the probe tools: they only connect, and their verdict is graded against `expect` by check. */
+  sendsMail: boolean;
 }
 
 interface Family {
-  /** "exim", "exim-openssl", "postfix". */
+  /** "exim", "exim-openssl", "postfix", "posttls-finger", "danetool". */
   family: string;
   /** Image base name: danelab-<image>-<release>. */
   image: string;
@@ -59,6 +61,21 @@ const FAMILIES: Family[] = [
       { release: "trixie", what: "Debian 13's Postfix 3.10 (OpenSSL 3.5)" },
     ],
   },
+  {
+    family: "posttls-finger",
+    image: "postfix",
+    driver: "posttls-finger",
+    releases: [
+      { release: "bookworm", what: "Postfix 3.7's DANE probe (posttls-finger -l dane; no mail sent)" },
+      { release: "trixie", what: "Postfix 3.10's DANE probe (posttls-finger -l dane; no mail sent)" },
+    ],
+  },
+  {
+    family: "danetool",
+    image: "probe",
+    driver: "danetool",
+    releases: [{ release: "bookworm", what: "GnuTLS 3.7.9's danetool --check (no mail sent)" }],
+  },
 ];
 
 /** Every built-in column, in the order columns are listed. */
@@ -67,15 +84,23 @@ export const BUILTIN_CLIENTS: BuiltinClient[] = [
     name: "exim-try",
     driver: "exim-try",
     image: "exim",
+    sendsMail: true,
     what: "this host's Exim (setup-host's image), hosts_try_dane",
   },
   {
     name: "exim-strict",
     driver: "exim-strict",
     image: "exim",
+    sendsMail: true,
     what: "this host's Exim (setup-host's image), hosts_require_dane",
   },
-  { name: "postfix", driver: "postfix", image: "postfix", what: "this host's Postfix (setup-host's image)" },
+  {
+    name: "postfix",
+    driver: "postfix",
+    image: "postfix",
+    sendsMail: true,
+    what: "this host's Postfix (setup-host's image)",
+  },
   ...FAMILIES.flatMap((f) =>
     f.releases.flatMap(({ release, what }) =>
       f.modes
@@ -84,9 +109,19 @@ export const BUILTIN_CLIENTS: BuiltinClient[] = [
             driver: `exim-${m}` as ClientDriverKind,
             image: `${f.image}-${release}`,
             release,
+            sendsMail: true,
             what: `${what}, hosts_${m === "try" ? "try" : "require"}_dane`,
           }))
-        : [{ name: `${f.family}@${release}`, driver: f.driver!, image: `${f.image}-${release}`, release, what }],
+        : [
+            {
+              name: `${f.family}@${release}`,
+              driver: f.driver!,
+              image: `${f.image}-${release}`,
+              release,
+              what,
+              sendsMail: f.driver === "postfix",
+            },
+          ],
     ),
   ),
 ];
@@ -101,7 +136,8 @@ function expand(name: string): string[] {
     const r = release ? at : f.family === "exim" ? "" : f.releases.length === 1 ? `@${f.releases[0]!.release}` : "";
     return f.modes.map((m) => `${f.family}-${m}${r}`);
   }
-  return [name];
+  const single = FAMILIES.find((f) => !f.modes && f.family === base && f.releases.length === 1 && !release);
+  return [single ? `${base}@${single.releases[0]!.release}` : name];
 }
 
 /** The text listing every name `--client` takes (the unknown-name error and --help). */

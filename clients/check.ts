@@ -30,6 +30,7 @@ import {
 } from "./matrix.js";
 import { type ClientOutcome, notAttempted } from "./outcome.js";
 import { POSTFIX_LOG, postfixDriver, postfixUserDriver } from "./postfix.js";
+import { type ProbeTool, probeDriver, probeGrade } from "./probe.js";
 import {
   CheckInputError,
   configName,
@@ -159,9 +160,15 @@ function makeDriver(
       return genericDriver(kind.mta, id, { ...o, pending });
     default:
       // The column id (with its DNS mode) names the container and its work directory: two modes, two resolv.confs.
-      return kind.client.driver === "postfix"
-        ? postfixDriver(o, id)
-        : eximDriver(kind.client.driver === "exim-try" ? "try" : "strict", o, id);
+      switch (kind.client.driver) {
+        case "postfix":
+          return postfixDriver(o, id);
+        case "exim-try":
+        case "exim-strict":
+          return eximDriver(kind.client.driver === "exim-try" ? "try" : "strict", o, id);
+        default:
+          return probeDriver(kind.client.driver, id, o);
+      }
   }
 }
 
@@ -305,6 +312,8 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
     `check: ${scenarios.length} scenario(s) × ${columns.map((c) => c.id).join(", ")} against ${labUrl} (results in ${dir})`,
   );
 
+  const ta = (manifest.dns as { trustAnchors?: { ds?: string[]; dnskey?: string[] } }).trustAnchors;
+  const anchors = [...(ta?.ds ?? []), ...(ta?.dnskey ?? [])];
   const outcomes = new Map<string, Map<string, ClientOutcome>>();
   const runColumn = async (col: MatrixColumn): Promise<void> => {
     const recipients = scenarios.map((s) => `run-${col.runId}@${s.domain.replace(/\.$/, "")}`);
@@ -317,6 +326,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
       image: imageOf(kind, options),
       ...(col.sourceAddress ? { sourceAddress: col.sourceAddress } : {}),
       ...(options.eximDaneCiphers ? { eximDaneCiphers: options.eximDaneCiphers } : {}),
+      ...(anchors.length > 0 ? { trustAnchors: anchors } : {}),
       log,
     };
     // The generic driver cannot read the MTA's queue: the scenarios the lab has not decided yet stand for it.
@@ -360,6 +370,23 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   const grades = new Map<string, Map<string, LabGrade>>();
   for (const col of columns) {
     if (col.error) continue;
+    const kind = kindOf.get(col.id)!;
+    if (kind.kind === "builtin" && !kind.client.sendsMail) {
+      // A probe sends no mail, so the lab has nothing to grade: its verdict is held against `expect` here.
+      const got = outcomes.get(col.id);
+      const recipient = (s: (typeof scenarios)[number]) =>
+        `run-${col.runId}@${s.domain.replace(/\.$/, "")}`.toLowerCase();
+      grades.set(
+        col.id,
+        new Map(
+          scenarios.map((s) => [
+            s.id,
+            probeGrade(kind.client.driver as ProbeTool, s.id, s.expect, got?.get(recipient(s))),
+          ]),
+        ),
+      );
+      continue;
+    }
     const list = await fetchReport(labUrl, col.runId);
     grades.set(col.id, new Map(list.map((g) => [g.scenario, g])));
   }

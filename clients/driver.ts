@@ -19,6 +19,8 @@ export interface DriverOptions {
   /** Host directory for per-client files (resolv.conf). */
   workDir: string;
   image?: string;
+  /** The lab's DNSSEC root trust anchor (DS and DNSKEY lines): probe tools that read a root.key file get it. */
+  trustAnchors?: string[];
   /** Exim only: `dane_require_tls_ciphers` (Debian bug #1075900 workaround: "NORMAL:%COMPAT"). */
   eximDaneCiphers?: string;
   log?: (line: string) => void;

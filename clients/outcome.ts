@@ -15,7 +15,9 @@ export type OutcomeStatus =
   | "deferred" //       still queued after the last attempt (`==`, status=deferred)
   | "bounced" //        permanently failed (`**`, status=bounced)
   | "not-attempted" //  the log shows no delivery attempt for it
-  | "unparsed"; //      an MTA the lab does not know (`check --image`): only its log lines, no verdict read from them
+  | "unparsed" //       an MTA the lab does not know (`check --image`): only its log lines, no verdict read from them
+  | "probe-accepts" //  a probe tool (posttls-finger, danetool) says an MTA like it would deliver (no mail was sent)
+  | "probe-rejects"; // … says it would not
 
 export interface ClientOutcome {
   recipient: string;
@@ -32,6 +34,8 @@ export interface ClientOutcome {
   error?: string;
   /** The log lines about this message, in order (for the report's details). */
   lines: string[];
+  /** danetool: TLSA records it printed "Certificate matches." under, of how many it printed. */
+  matches?: { matched: number; records: number };
   /** `unparsed` only: false when no log was given (`--log`), so there are no lines to show. */
   logged?: boolean;
 }
@@ -53,6 +57,13 @@ export function describeOutcome(o: ClientOutcome | undefined): string {
       return o.attempts > 1 ? `deferred ×${o.attempts}` : "deferred";
     case "bounced":
       return "bounced";
+    case "probe-accepts":
+    case "probe-rejects": {
+      const verdict = o.status === "probe-accepts" ? "would deliver" : "would not deliver";
+      const how = o.security === "dane" ? " (DANE)" : o.security === "tls-unverified" ? " (TLS, unauthenticated)" : "";
+      const m = o.matches ? `; "matches" under ${o.matches.matched} of ${o.matches.records} records` : "";
+      return `${verdict}${o.status === "probe-accepts" ? how : ""}${m}`;
+    }
     case "unparsed": {
       if (o.logged === false) return "(no client log)";
       const line = o.lines.at(-1)?.trim();
