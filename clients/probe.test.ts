@@ -31,6 +31,11 @@ describe("posttls-finger -l dane", () => {
     expect(finger("tlsa-bogus").line).toMatch(/TLSA lookup error/);
   });
 
+  it("a certificate a DANE check refuses for another reason (server EKU missing) is a refusal", () => {
+    expect(finger("eku-client-only")).toMatchObject({ accepts: false });
+    expect(finger("eku-client-only").line).toMatch(/not designated for use as a server certificate/);
+  });
+
   it("no usable TLSA: unauthenticated TLS, as Postfix sends (RFC 7672 §2.2)", () => {
     for (const s of ["tlsa-nxdomain", "all-unusable"])
       expect(finger(s), s).toMatchObject({ accepts: true, security: "tls-unverified" });

@@ -53,8 +53,12 @@ export function parseProbe(tool: ProbeTool, output: string): ProbeResult {
       // -l dane: a TLSA mismatch is "server certificate verification failed …: num=65:no matching DANE TLSA records"
       // (Postfix defers); without usable TLSA it falls back to opportunistic TLS, "Untrusted TLS connection
       // established" after a CA check it does not need (RFC 7672 §2.2: Postfix delivers).
-      // (the leaf: "server certificate …", a TA: "CA certificate verification failed …").
-      const daneFailed = find(/no matching DANE TLSA records|TLSA lookup error|TLSA .*(?:fail|mismatch)/i);
+      // (the leaf: "server certificate …", a TA: "CA certificate verification failed …"), and any other failed check
+      // (eku-client-only: "not designated for use as a server certificate"). Only "untrusted issuer" is the PKIX check
+      // of the opportunistic fallback, which under DANE never runs.
+      const daneFailed = find(
+        /no matching DANE TLSA records|TLSA lookup error|certificate verification failed(?!.*untrusted issuer)/i,
+      );
       const untrusted = find(/(?:Untrusted|Anonymous|Trusted) TLS connection established/);
       const accepts = !!verified || (!!untrusted && !daneFailed);
       const line = verified ?? daneFailed ?? untrusted ?? lines.filter(Boolean).at(-1) ?? "";
@@ -131,13 +135,16 @@ export function probeDriver(tool: ProbeTool, variant: string, options: DriverOpt
     },
     async submit(recipients) {
       const c = need();
-      await Promise.all(
-        recipients.map(async (r) => {
+      // A few at a time: a burst of DNS lookups from every scenario at once starves the lab's resolver on 2 cores.
+      const queue = [...recipients];
+      const worker = async () => {
+        for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
           const domain = r.slice(r.lastIndexOf("@") + 1);
           const out = await c.sh(command(tool), domain);
           results.set(r.toLowerCase(), parseProbe(tool, out.stdout + out.stderr));
-        }),
-      );
+        }
+      };
+      await Promise.all(Array.from({ length: 3 }, worker));
     },
     // A temporary SMTP reply (greylisting, RFC 5321 §4.2.1 4yz) is not a verdict: probe again in the next round.
     async retry() {

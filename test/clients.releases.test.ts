@@ -5,10 +5,12 @@
 //   where Exim/GnuTLS defers with "Key usage violation";
 // - the forged-chain flaw is GnuTLS libdane's, and Debian 13's Exim still has it (delivers ta-forged-chain, CV=dane);
 //   Exim/OpenSSL and Postfix defer it.
+// - the probe tools: posttls-finger agrees with Postfix; danetool prints "Certificate matches." under all 14 records of
+//   many-tlsa though only one matches, and accepts the forged chain.
 // Needs root (ports 25/53), the Docker engine and the images: `sudo bash scripts/images/build.sh exim@trixie`,
-// `… postfix@trixie`, `sudo bash scripts/images/exim-openssl.sh` (setup-host builds them).
+// `… postfix@trixie`, `… probe@bookworm`, `sudo bash scripts/images/exim-openssl.sh` (setup-host builds them).
 // Loopback addresses of this file (block 127.0.89.0/24): DNS 127.0.89.53, unbound 127.0.89.54, HTTP 127.0.89.55,
-// SMTP from 127.0.89.120, MTA source addresses 127.0.89.201–212.
+// SMTP from 127.0.89.120, MTA source addresses 127.0.89.201–216.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +25,7 @@ const IMAGES = [
   "localhost/danelab-exim-trixie:latest",
   "localhost/danelab-postfix-trixie:latest",
   "localhost/danelab-exim-openssl-bookworm:latest",
+  "localhost/danelab-probe-bookworm:latest",
 ];
 const ready = process.getuid?.() === 0 && spawnSync("docker", ["image", "inspect", ...IMAGES]).status === 0;
 
@@ -40,7 +43,14 @@ const SCENARIOS = [
   "all-unusable",
   "many-tlsa",
 ];
-const CLIENTS = ["exim-try", "exim@trixie", "postfix@trixie", "exim-openssl@bookworm"];
+const CLIENTS = [
+  "exim-try",
+  "exim@trixie",
+  "postfix@trixie",
+  "exim-openssl@bookworm",
+  "posttls-finger@trixie",
+  "danetool",
+];
 const COLUMNS = [
   "exim-try",
   "exim-try@trixie",
@@ -48,14 +58,18 @@ const COLUMNS = [
   "postfix@trixie",
   "exim-openssl-try@bookworm",
   "exim-openssl-strict@bookworm",
+  "posttls-finger@trixie",
+  "danetool@bookworm",
 ];
+/** The columns that send mail (the probes only connect). */
+const MTAS = COLUMNS.slice(0, 6);
 const MODES = ["resolver", "unbound"] as const;
 
 describe.runIf(!ready && process.env["DANELAB_REQUIRE_CLIENTS"] === "1")("release matrix prerequisites", () => {
   it("has root, a running Docker engine and the per-release client images", () => {
     expect.fail(
       `the release matrix needs root, a running Docker engine and the images ${IMAGES.join(", ")}: run ` +
-        "'sudo bash scripts/images/build.sh exim@trixie', '… postfix@trixie' and 'sudo bash " +
+        "'sudo bash scripts/images/build.sh exim@trixie', '… postfix@trixie', '… probe@bookworm' and 'sudo bash " +
         "scripts/images/exim-openssl.sh' (setup-host builds them).",
     );
   });
@@ -118,9 +132,9 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
     expect(differences).toEqual([]);
   });
 
-  it("all deliver the baseline and many-tlsa with DANE, and the lab grades them pass", () => {
+  it("all MTAs deliver the baseline and many-tlsa with DANE, and the lab grades them pass", () => {
     for (const mode of MODES)
-      for (const col of COLUMNS)
+      for (const col of MTAS)
         for (const s of ["ta-baseline", "many-tlsa"]) {
           const c = cell(s, col, mode);
           expect({ col, mode, s, status: c?.outcome?.status, security: c?.outcome?.security }).toEqual({
@@ -176,7 +190,7 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
       expect(cell("eku-client-only", "exim-try@trixie", mode)?.outcome?.status).toBe("delivered");
       for (const col of ["postfix@trixie", "exim-openssl-try@bookworm"])
         expect(cell("eku-client-only", col, mode)?.outcome?.status, `${col}/${mode}`).toBe("deferred");
-      for (const col of COLUMNS)
+      for (const col of MTAS)
         expect(cell("ee-mismatch", col, mode)?.outcome?.status, `${col}/${mode}`).not.toBe("delivered");
       expect(cell("tlsa-nxdomain", "exim-strict@trixie", mode)?.outcome).toMatchObject({ status: "bounced" });
       expect(cell("tlsa-nxdomain", "postfix@trixie", mode)?.outcome?.status).toBe("delivered");
@@ -193,5 +207,27 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
   it("saves each column's MTA log (Exim/OpenSSL's short cipher names and DN=\"/CN=…\" included)", () => {
     const log = readFileSync(join(result.dir, "exim-openssl-try@bookworm-resolver.log"), "utf8");
     expect(log).toMatch(/X=TLS1\.[23]:[A-Z0-9_-]+:\d+ CV=dane/);
+  });
+
+  it('danetool: "Certificate matches." under all 14 records of many-tlsa (one matches), and the forged chain accepted', () => {
+    for (const mode of MODES) {
+      const many = cell("many-tlsa", "danetool@bookworm", mode);
+      expect(many?.outcome).toMatchObject({ status: "probe-accepts", matches: { matched: 14, records: 14 } });
+      expect(formatMatrix(result.matrix, "table")).toContain('would deliver (DANE); "matches" under 14 of 14 records');
+      expect(cell("ta-forged-chain", "danetool@bookworm", mode)?.outcome).toMatchObject({ status: "probe-accepts" });
+      expect(cell("ta-forged-chain", "danetool@bookworm", mode)?.grade?.verdict).toBe("fail");
+      expect(cell("ee-mismatch", "danetool@bookworm", mode)?.outcome?.status).toBe("probe-rejects");
+    }
+  });
+
+  it("posttls-finger@trixie decides as Postfix 3.10 delivers", () => {
+    for (const mode of MODES)
+      for (const row of result.matrix.rows) {
+        const postfix = row.cells[`postfix@trixie/${mode}`]?.outcome?.status;
+        const probe = row.cells[`posttls-finger@trixie/${mode}`]?.outcome?.status;
+        expect(`${row.scenario}: ${probe}`).toBe(
+          `${row.scenario}: ${postfix === "delivered" ? "probe-accepts" : "probe-rejects"}`,
+        );
+      }
   });
 });
