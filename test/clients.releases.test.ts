@@ -78,9 +78,12 @@ describe.runIf(!ready && process.env["DANELAB_REQUIRE_CLIENTS"] === "1")("releas
 describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries, in both trust modes", () => {
   let lab: Lab;
   let stateDir: string;
-  let result: CheckResult;
+  /** One check per trust mode, one after the other, so each mode's time is measured on its own (goal: < 60 s). */
+  const result = {} as Record<(typeof MODES)[number], CheckResult>;
   const cell = (scenario: string, column: string, mode: (typeof MODES)[number]) =>
-    result.matrix.rows.find((r) => r.scenario === scenario)?.cells[`${column}/${mode}`];
+    result[mode].matrix.rows.find((r) => r.scenario === scenario)?.cells[
+      mode === "resolver" ? column : `${column}/${mode}`
+    ];
   const last = (scenario: string, column: string, mode: (typeof MODES)[number]) =>
     cell(scenario, column, mode)?.outcome?.lines.at(-1) ?? "";
 
@@ -99,16 +102,20 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
       httpAddress: "127.0.89.55",
       httpPort: 0,
     });
-    const t0 = performance.now();
-    result = await runCheck({
-      manifestPath: lab.manifestPath,
-      clients: CLIENTS,
-      modes: [...MODES],
-      sourceAddresses: Array.from({ length: COLUMNS.length * MODES.length }, (_, i) => `127.0.89.${201 + i}`),
-      log: (l) => console.log(l),
-    });
-    console.log(`check: release matrix in ${Math.round(performance.now() - t0)} ms`);
-    console.log(formatMatrix(result.matrix, "table"));
+    for (const [m, mode] of MODES.entries()) {
+      const t0 = performance.now();
+      result[mode] = await runCheck({
+        manifestPath: lab.manifestPath,
+        clients: CLIENTS,
+        modes: [mode],
+        sourceAddresses: COLUMNS.map((_, i) => `127.0.89.${201 + m * COLUMNS.length + i}`),
+        log: (l) => console.log(l),
+      });
+      console.log(
+        `check: release matrix, ${mode} mode, ${COLUMNS.length} columns in ${Math.round(performance.now() - t0)} ms`,
+      );
+      console.log(formatMatrix(result[mode].matrix, "table"));
+    }
   }, 600_000);
 
   afterAll(async () => {
@@ -117,17 +124,18 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
   });
 
   it("every column ran in both modes, and the two trust modes agree", () => {
-    expect(result.matrix.columns.map((c) => [c.id, c.error ?? null])).toEqual(
-      MODES.flatMap((m) => COLUMNS.map((c) => [`${c}/${m}`, null])),
-    );
+    for (const mode of MODES)
+      expect(result[mode].matrix.columns.map((c) => [c.id, c.error ?? null])).toEqual(
+        COLUMNS.map((c) => [mode === "resolver" ? c : `${c}/${mode}`, null]),
+      );
     const differences: string[] = [];
-    for (const row of result.matrix.rows)
+    for (const { scenario } of result.resolver.matrix.rows)
       for (const col of COLUMNS) {
         const show = (o: { status?: string; security?: string } | undefined) =>
           `${o?.status}${o?.security ? `/${o.security}` : ""}`;
-        const a = show(row.cells[`${col}/resolver`]?.outcome);
-        const b = show(row.cells[`${col}/unbound`]?.outcome);
-        if (a !== b) differences.push(`${row.scenario} ${col}: resolver ${a}, unbound ${b}`);
+        const a = show(cell(scenario, col, "resolver")?.outcome);
+        const b = show(cell(scenario, col, "unbound")?.outcome);
+        if (a !== b) differences.push(`${scenario} ${col}: resolver ${a}, unbound ${b}`);
       }
     expect(differences).toEqual([]);
   });
@@ -205,7 +213,7 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
   });
 
   it("saves each column's MTA log (Exim/OpenSSL's short cipher names and DN=\"/CN=…\" included)", () => {
-    const log = readFileSync(join(result.dir, "exim-openssl-try@bookworm-resolver.log"), "utf8");
+    const log = readFileSync(join(result.resolver.dir, "exim-openssl-try@bookworm.log"), "utf8");
     expect(log).toMatch(/X=TLS1\.[23]:[A-Z0-9_-]+:\d+ CV=dane/);
   });
 
@@ -213,7 +221,9 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
     for (const mode of MODES) {
       const many = cell("many-tlsa", "danetool@bookworm", mode);
       expect(many?.outcome).toMatchObject({ status: "probe-accepts", matches: { matched: 14, records: 14 } });
-      expect(formatMatrix(result.matrix, "table")).toContain('would deliver (DANE); "matches" under 14 of 14 records');
+      expect(formatMatrix(result[mode].matrix, "table")).toContain(
+        'would deliver (DANE); "matches" under 14 of 14 records',
+      );
       expect(cell("ta-forged-chain", "danetool@bookworm", mode)?.outcome).toMatchObject({ status: "probe-accepts" });
       expect(cell("ta-forged-chain", "danetool@bookworm", mode)?.grade?.verdict).toBe("fail");
       expect(cell("ee-mismatch", "danetool@bookworm", mode)?.outcome?.status).toBe("probe-rejects");
@@ -222,11 +232,11 @@ describe.skipIf(!ready)("client matrix across Debian releases and TLS libraries,
 
   it("posttls-finger@trixie decides as Postfix 3.10 delivers", () => {
     for (const mode of MODES)
-      for (const row of result.matrix.rows) {
-        const postfix = row.cells[`postfix@trixie/${mode}`]?.outcome?.status;
-        const probe = row.cells[`posttls-finger@trixie/${mode}`]?.outcome?.status;
-        expect(`${row.scenario}: ${probe}`).toBe(
-          `${row.scenario}: ${postfix === "delivered" ? "probe-accepts" : "probe-rejects"}`,
+      for (const { scenario } of result[mode].matrix.rows) {
+        const postfix = cell(scenario, "postfix@trixie", mode)?.outcome?.status;
+        const probe = cell(scenario, "posttls-finger@trixie", mode)?.outcome?.status;
+        expect(`${scenario}: ${probe}`).toBe(
+          `${scenario}: ${postfix === "delivered" ? "probe-accepts" : "probe-rejects"}`,
         );
       }
   });
