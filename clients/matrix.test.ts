@@ -98,7 +98,7 @@ describe("check options", () => {
       expect(() => resolveClients([bad])).toThrow(
         new RegExp(
           `unknown --client "${bad}": the built-in clients are exim \\(= its -try and -strict\\), ` +
-            "exim-openssl\\[@bookworm\\].*postfix@trixie\\. To check your own MTA use --exim-config DIR",
+            "exim-openssl\\[@bookworm\\].*postfix@trixie, posttls-finger@bookworm.*danetool@bookworm\\. To check your own MTA",
         ),
       );
   });

@@ -234,7 +234,8 @@ program
     "--client <names>",
     "built-in clients: exim (= exim-try, exim-strict), postfix (this host's images; the default, unless a user MTA " +
       "is given); per Debian release exim@bookworm, exim@trixie, postfix@bookworm, postfix@trixie, and " +
-      "exim-openssl@bookworm (Debian's Exim rebuilt with OpenSSL); an unknown name lists them all",
+      "exim-openssl@bookworm (Debian's Exim rebuilt with OpenSSL); the DANE probes posttls-finger@bookworm, " +
+      "posttls-finger@trixie and danetool (they send no mail); an unknown name lists them all",
     list,
   )
   .addOption(
