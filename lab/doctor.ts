@@ -219,7 +219,17 @@ export const IMAGE_TOOL_CHECKS: readonly ToolCheck[] = [
   },
 ];
 
-export const CLIENT_IMAGES = ["exim", "postfix", "probe"] as const;
+/** localhost/danelab-<name>:latest, as scripts/setup-host.sh builds them. */
+export const CLIENT_IMAGES = [
+  "exim",
+  "postfix",
+  "probe",
+  "exim-heavy",
+  "exim-trixie",
+  "postfix-trixie",
+  "probe-bookworm",
+  "exim-openssl-bookworm",
+] as const;
 
 const SETUP = "sudo bash scripts/setup-host.sh";
 

@@ -244,12 +244,14 @@ fi
 
 # --- 3. Client images ----------------------------------------------------------------------------------------------
 if [ "$images" = 1 ]; then
-  names=(exim postfix probe)
+  # This host's release (exim, postfix, probe), exim4-daemon-heavy (check --exim-image), and the other releases the
+  # client matrix compares (name@suite: localhost/danelab-<name>-<suite>).
+  names=(exim postfix probe exim-heavy exim@trixie postfix@trixie probe@bookworm)
   todo=()
   for n in "${names[@]}"; do
     tag="$(bash "$here/images/build.sh" --tag "$n")"
     if docker image inspect "$tag" >/dev/null 2>&1; then
-      docker tag "$tag" "localhost/danelab-$n:latest"
+      docker tag "$tag" "${tag%:*}:latest"
       log "image $tag present"
     else
       todo+=("$n")
@@ -260,7 +262,7 @@ if [ "$images" = 1 ]; then
     avail_mb="$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)"
     parallel=1
     [ "${avail_mb:-0}" -ge $((${#todo[@]} * 768)) ] && parallel=0
-    change "building Docker image(s) localhost/danelab-{${todo[*]// /,}} ($([ "$parallel" = 0 ] && echo in parallel || echo one by one), about a minute): undo with docker image rm \$(docker image ls -q 'localhost/danelab-*')"
+    change "building Docker image(s) localhost/danelab-{$(IFS=,; echo "${todo[*]}")} ($([ "$parallel" = 0 ] && echo in parallel || echo one by one), about a minute): undo with docker image rm \$(docker image ls -q 'localhost/danelab-*')"
     img_start=$SECONDS
     # The build logs go to a private directory (not fixed names under /var/tmp, which another user could pre-create).
     tmp="$(mktemp -d "${TMPDIR:-/tmp}/danelab-setup.XXXXXX")"
@@ -285,6 +287,22 @@ if [ "$images" = 1 ]; then
     done
     [ "${#failed[@]}" -eq 0 ] || die "image build failed for: ${failed[*]}"
     log "images built in $((SECONDS - img_start))s"
+  fi
+  # Exim 4.96 rebuilt with OpenSSL from Debian's source (the seed bug's other half): the .debs are cached by input
+  # hash under /var/cache/danelab, so only a new definition rebuilds them (about 7 minutes); never publish the image.
+  openssl_tag="$(bash "$here/images/exim-openssl.sh" --tag)"
+  if docker image inspect "$openssl_tag" >/dev/null 2>&1; then
+    log "image $openssl_tag present"
+  else
+    change "building Docker image ${openssl_tag%:*} (Exim from Debian's source with OpenSSL; about 7 minutes the first time): undo with docker image rm ${openssl_tag%:*}"
+    out="$(mktemp "${TMPDIR:-/tmp}/danelab-exim-openssl.XXXXXX")"
+    bash "$here/images/exim-openssl.sh" >"$out" 2>&1 || {
+      tail -n 40 "$out" >&2
+      rm -f "$out"
+      die "building $openssl_tag failed (the log's end is above)"
+    }
+    log "image $(tail -n 1 "$out")"
+    rm -f "$out"
   fi
 fi
 

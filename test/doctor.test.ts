@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { IMAGE_TOOL_CHECKS, TOOL_CHECKS } from "../lab/doctor.js";
+import { CLIENT_IMAGES, IMAGE_TOOL_CHECKS, TOOL_CHECKS } from "../lab/doctor.js";
 
 const BIN = resolve("bin/danelab.js");
 const exec = promisify(execFile);
@@ -55,9 +55,7 @@ describe.skipIf(!root)("danelab doctor on this host", () => {
       "node",
       ...[...TOOL_CHECKS, ...IMAGE_TOOL_CHECKS].map((c) => c.name),
       "docker engine",
-      "image exim",
-      "image postfix",
-      "image probe",
+      ...CLIENT_IMAGES.map((name) => `image ${name}`),
       "port smtp tcp",
       "port dns udp",
       "port dns tcp",
