@@ -43,6 +43,12 @@ import {
 export { resolveClients };
 export type DnsMode = "resolver" | "unbound";
 
+/**
+ * What `danelab check` runs when no client is named: today's Debian stable (13, trixie) Exim and Postfix, plus the
+ * seed's pair on Debian 12 — Exim with GnuTLS, as Debian ships it, and the same Exim rebuilt with OpenSSL.
+ */
+export const DEFAULT_CLIENTS = ["exim@trixie", "postfix@trixie", "exim@bookworm", "exim-openssl@bookworm"] as const;
+
 export interface CheckOptions {
   /** The lab's manifest (default `.lab/manifest.json`); ignored when only labUrl is given and this file is missing. */
   manifestPath?: string;
@@ -107,7 +113,7 @@ type ColumnKind =
  */
 function planColumns(o: CheckOptions): ColumnKind[] {
   const user = (o.eximConfigs?.length ?? 0) + (o.postfixConfigs?.length ?? 0) + (o.generic ? 1 : 0);
-  const builtin = resolveClients(o.clients ?? (user > 0 ? [] : ["exim", "postfix"]));
+  const builtin = resolveClients(o.clients ?? (user > 0 ? [] : [...DEFAULT_CLIENTS]));
   const kinds: ColumnKind[] = builtin.map((client) => ({ kind: "builtin", name: client.name, client }));
   const unique = (name: string) => {
     let n = name;

@@ -232,10 +232,11 @@ program
   )
   .option(
     "--client <names>",
-    "built-in clients: exim (= exim-try, exim-strict), postfix (this host's images; the default, unless a user MTA " +
-      "is given); per Debian release exim@bookworm, exim@trixie, postfix@bookworm, postfix@trixie, and " +
+    "built-in clients: exim (= exim-try, exim-strict), postfix (this host's images); per Debian release exim@bookworm, exim@trixie, postfix@bookworm, postfix@trixie, and " +
       "exim-openssl@bookworm (Debian's Exim rebuilt with OpenSSL); the DANE probes posttls-finger@bookworm, " +
-      "posttls-finger@trixie and danetool (they send no mail); an unknown name lists them all",
+      "posttls-finger@trixie and danetool (they send no mail); an unknown name lists them all. Default, unless a " +
+      "user MTA is given: exim@trixie, postfix@trixie (Debian 13, today's stable) and the seed's pair exim@bookworm, " +
+      "exim-openssl@bookworm",
     list,
   )
   .addOption(
