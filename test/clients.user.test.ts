@@ -294,7 +294,10 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
       [["--exim-config", tmp], /has no update-exim4\.conf\.conf, so it is not a copy of Debian's \/etc\/exim4/],
       [["--postfix-config", dirs["exim4-stock"]!], /has no main\.cf, so it is not a copy of \/etc\/postfix/],
       [["--image", "example.org/mta:1", "--submit", "sendmail", "--flush", "true"], /docker pull example\.org\/mta:1/],
-      [["--client", "eximm"], /unknown --client "eximm": the built-in clients are exim .* postfix\. To check your own/],
+      [
+        ["--client", "eximm"],
+        /unknown --client "eximm": the built-in clients are exim .*exim@<release>.*\. To check your own MTA/,
+      ],
       [["--client", "exim-try", "--exim-dane-ciphers", "NORMAL\n  hosts_require_dane = *"], /contains "\\n"/],
     ];
     for (const [args, want] of cases) {
