@@ -13,6 +13,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { type BuiltinClient, resolveClients } from "./builtin.js";
+import { checkAddress, checkDnsName, checkMountPath } from "./config-values.js";
 import { ContainerError, checkEngine, checkImage, clientImage, removeStaleContainers } from "./container.js";
 import { type DriverOptions, deliverAll, type MtaDriver } from "./driver.js";
 import { checkGnutlsPriority, eximDriver, eximUserDriver } from "./exim.js";
@@ -194,7 +195,7 @@ export function nameserverFor(manifest: LabManifest, mode: DnsMode): string {
           "with the resolver on port 53 (the default).",
       );
     }
-    return r.address;
+    return checkAddress(r.address, { manifest: "dns.resolver.address" });
   }
   if (manifest.dns.port !== 53) {
     throw new LabAccessError(
@@ -202,7 +203,7 @@ export function nameserverFor(manifest: LabManifest, mode: DnsMode): string {
         "lab with its DNS on port 53 (the default; needs root or CAP_NET_BIND_SERVICE).",
     );
   }
-  return manifest.dns.address;
+  return checkAddress(manifest.dns.address, { manifest: "dns.address" });
 }
 
 /** Rotates the last octet between runs, so a second check against the same lab starts with fresh greylisting. */
@@ -240,9 +241,18 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
         "or give --lab-url.",
     );
   }
-  const suffix = manifest.suffix.replace(/\.$/, "");
+  const suffix = checkDnsName(manifest.suffix, { manifest: "suffix" }).replace(/\.$/, "");
+  for (const s of manifest.scenarios) checkDnsName(s.domain, { manifest: `the domain of scenario ${s.id}` });
   // Everything a user typed is checked before any container starts or any directory is written.
   if (options.eximDaneCiphers) checkGnutlsPriority(options.eximDaneCiphers);
+  for (const a of options.sourceAddresses ?? []) checkAddress(a, { option: "source address" });
+  if (options.sourcePrefix !== undefined && !options.sourceAddresses) {
+    for (const n of [1, 250]) checkAddress(`${options.sourcePrefix}${n}`, { option: `source prefix + ${n}` });
+  }
+  const stateDir = resolve(
+    options.stateDir ?? (options.manifestPath || !options.labUrl ? dirname(manifestPath) : ".lab"),
+  );
+  checkMountPath(stateDir, { option: "--state-dir" });
   const kinds = planColumns(options);
   const modes = options.modes?.length ? options.modes : (["resolver"] as DnsMode[]);
   const only = options.only
@@ -260,9 +270,6 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   checkEngine();
   for (const image of new Set(kinds.map((k) => imageOf(k, options)))) checkImage(image);
 
-  const stateDir = resolve(
-    options.stateDir ?? (options.manifestPath || !options.labUrl ? dirname(manifestPath) : ".lab"),
-  );
   const stamp = runStamp();
   const dir = join(stateDir, "checks", stamp);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -3,6 +3,7 @@
 // `cp -a DIR/. /` applies it. The lab is found through its manifest or HTTP API only.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { checkAddress, checkDnsName } from "./config-values.js";
 import { fetchManifest, LabAccessError, type LabManifest, readManifest } from "./lab-api.js";
 import { formatPlan, type LabTarget, MTA_KINDS, type MtaKind, type MtaPlan, mtaPlan } from "./mta-config.js";
 
@@ -24,7 +25,12 @@ export function labTarget(manifest: LabManifest): LabTarget {
         "with its DNS on port 53 (the default; it needs root or CAP_NET_BIND_SERVICE).",
     );
   }
-  return { nameserver: dns.address, suffix: manifest.suffix.replace(/\.$/, "") };
+  // Both are written into the MTA's configuration (resolv.conf, dnssec_probe): checked for their shape first.
+  const where = manifest.dns.resolver ? "dns.resolver.address" : "dns.address";
+  return {
+    nameserver: checkAddress(dns.address, { manifest: where }),
+    suffix: checkDnsName(manifest.suffix, { manifest: "suffix" }).replace(/\.$/, ""),
+  };
 }
 
 /** Reads `path` under `root`; a missing file is null, anything else unreadable is an error naming it. */
