@@ -40,13 +40,19 @@ npm run --silent typecheck
 echo "== tests (vitest)"
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+if [ "$#" -eq 0 ]; then
+  echo "== the classroom: 30 clients and 2 Postfix containers at once against one lab (alone on the machine)"
+  rm -f test-artifacts/classroom.vitest.json
+  DANELAB_CLASSROOM=1 npx vitest run test/classroom.test.ts --reporter=default --reporter=json \
+    --outputFile.json=test-artifacts/classroom.vitest.json || status=1
+fi
 echo "== the same lab code on Node 22 and 24 (unit tests, whole-lab and SMTP/TLS integration tests)"
 rm -f test-artifacts/node-*.vitest.json
 bash scripts/test-node-versions.sh 22 24 || status=1
-# One plain closing line for everything above: the main run plus the runs on Node 22 and 24.
+# One plain closing line for everything above: the main run, the classroom and the runs on Node 22 and 24.
 node -e '
   const fs = require("fs");
-  const files = fs.readdirSync("test-artifacts").filter((f) => /^(vitest|node-\d+\.vitest)\.json$/.test(f));
+  const files = fs.readdirSync("test-artifacts").filter((f) => /^(vitest|classroom\.vitest|node-\d+\.vitest)\.json$/.test(f));
   let passed = 0, failed = 0, skipped = 0;
   for (const f of files) {
     const r = JSON.parse(fs.readFileSync(`test-artifacts/${f}`, "utf8"));
