@@ -48,6 +48,9 @@ const QUICK = [
   "ta-pathlen-violated",
   "ee-digest-agility",
   "tlsa-needs-tcp",
+  "null-mx",
+  "dnssec-algorithm-unsupported",
+  "dual-one-tlsa",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;
