@@ -5,6 +5,8 @@
 // never connected to (and fail a delivery to its address), and OpenSSL's DANE verifier must reject the ECDSA
 // handshake a default client gets while accepting the RSA one.
 // Addresses: lab DNS 127.0.92.11:53, unbound 127.0.92.12:53, SMTP from 127.0.92.20, HTTP 127.0.92.13.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gradeRun } from "../lab/grade.js";
 import type { Lab } from "../lab/index.js";
@@ -17,6 +19,7 @@ const UNBOUND = "127.0.92.12";
 const S = "lab.example";
 const ONLY = ["null-mx", "dnssec-algorithm-unsupported", "dual-one-tlsa", "dual-rsa-ecdsa"];
 let lab: Lab;
+const dir = "";
 let close: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
@@ -54,6 +57,26 @@ describe("Null MX, an unsupported DNSSEC algorithm, and dual certificates with o
     const key = await dig(DNS, 53, ["+dnssec", "+norec", fqdn("dnssec-algorithm-unsupported", "@"), "DNSKEY"]);
     expect(key.answerRecords.filter((r) => r.includes(" IN DNSKEY ")).map((r) => r.split(" ")[5])).toEqual(["1", "1"]);
     expect(key.text).toMatch(/RRSIG\s+DNSKEY 1 /);
+    // ldns still implements RSAMD5: it verifies every signature of the zone, and derives the DS the parent serves
+    // from the KSK (so the RFC 4034 App. B.1 key tag and the digest are right).
+    const origin = fqdn("dnssec-algorithm-unsupported", "@");
+    const zone = lab.tree.zones.find((z) => z.origin === origin)!;
+    const zoneFile = join(dir, "rsamd5.zone");
+    writeFileSync(zoneFile, zone.toZoneFile());
+    expect((await run("ldns-verify-zone", [zoneFile])).output).toContain("Zone is verified and complete");
+    const ksk = zone
+      .toZoneFile()
+      .split("\n")
+      .find((l) => /\tDNSKEY\t257 3 1 /.test(l))!;
+    const kskFile = join(dir, "rsamd5.ksk");
+    writeFileSync(kskFile, `${ksk}\n`);
+    const dsText = (f: string[]) => {
+      const i = f.indexOf("DS");
+      return [...f.slice(i + 1, i + 4), f.slice(i + 4).join("")].join(" ").toLowerCase();
+    };
+    const derived = (await run("ldns-key2ds", ["-n", "-2", kskFile])).stdout.trim().split(/\s+/);
+    const served = ds.answerRecords.find((r) => r.includes(" IN DS "))!.split(" ");
+    expect(dsText(derived)).toBe(dsText(served));
   }, 60_000);
 
   it("grades a Null MX domain looked up and never connected to as passed, and a delivery to its address as failed", async () => {
