@@ -36,7 +36,10 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
   for (const h of sp.hosts) {
     out.push(
       "",
-      `MX host ${h.name} (preference ${h.preference}) — SMTP listener ${h.address}:${h.port}, STARTTLS ${h.smtp.starttls}`,
+      s.dns.nullMx
+        ? `Host ${h.name}, not in the MX RRset (a Null MX, RFC 7505); the domain's own A record points at its ` +
+            `SMTP listener ${h.address}:${h.port}, STARTTLS ${h.smtp.starttls}`
+        : `MX host ${h.name} (preference ${h.preference}) — SMTP listener ${h.address}:${h.port}, STARTTLS ${h.smtp.starttls}`,
     );
     if (h.smtp.greylist?.connections)
       out.push(`  greylisting: the first ${h.smtp.greylist.connections} connections get 421`);

@@ -4,12 +4,11 @@
 // verdict the scenario's teaching text explains. delv (through unbound) fully validates the wildcard TLSA; the 2.7 KB
 // TLSA RRset of tlsa-needs-tcp is truncated over UDP and whole over TCP.
 // Addresses: lab DNS 127.0.87.11:53, unbound 127.0.87.12:53, SMTP from 127.0.87.20, HTTP 127.0.87.13.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Lab, startLab } from "../lab/index.js";
-import { delvAnchors, dig, digSummary } from "./dns.helpers.js";
+import type { Lab } from "../lab/index.js";
+import { delvAnchors, dig, expectResolversAgree, type ScenarioQuestion, startCatalogueLab } from "./dns.helpers.js";
 import { run } from "./run.js";
 
 const DNS = "127.0.87.11";
@@ -25,31 +24,15 @@ const ONLY = [
 ];
 let lab: Lab;
 let dir: string;
+let close: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "danelab-catalogue-denial-"));
-  lab = await startLab({
-    stateDir: join(dir, "state"),
-    only: ONLY,
-    dnsAddress: DNS,
-    dnsPort: 53,
-    resolver: "unbound",
-    resolverAddress: UNBOUND,
-    resolverPort: 53,
-    smtpFirstAddress: "127.0.87.20",
-    smtpPort: 2525,
-    httpAddress: "127.0.87.13",
-    httpPort: 0,
-  });
+  ({ lab, dir, close } = await startCatalogueLab("127.0.87", "danelab-catalogue-denial-", ONLY));
 }, 120_000);
 
-afterAll(async () => {
-  await lab?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => close());
 
-/** [scenario, name (relative to the scenario zone), type, rcode, AD, number of answer records of that type] */
-const QUESTIONS: [string, string, string, string, boolean, number][] = [
+const QUESTIONS: ScenarioQuestion[] = [
   ["tlsa-nxdomain-nsec3", "@", "MX", "NOERROR", true, 1],
   ["tlsa-nxdomain-nsec3", "mx", "A", "NOERROR", true, 1],
   ["tlsa-nxdomain-nsec3", "_25._tcp.mx", "TLSA", "NXDOMAIN", true, 0],
@@ -72,19 +55,7 @@ const fqdn = (scenario: string, rel: string) => (rel === "@" ? `${scenario}.${S}
 
 describe("NSEC3 and wildcard scenarios, served by the lab", () => {
   it("unbound and the lab's resolver mode agree on every question, with the verdict the scenario teaches", async () => {
-    for (const [scenario, rel, type, status, ad, count] of QUESTIONS) {
-      const name = fqdn(scenario, rel);
-      const ub = digSummary(await dig(UNBOUND, 53, ["+dnssec", "+time=4", name, type]), type);
-      expect({ status: ub.status, ad: ub.ad, n: ub.records.length }, `${name} ${type} via unbound`).toEqual({
-        status,
-        ad,
-        n: count,
-      });
-      for (const transport of ["+notcp", "+tcp"]) {
-        const mine = digSummary(await dig(DNS, 53, ["+dnssec", transport, name, type]), type);
-        expect(mine, `${name} ${type} lab resolver mode ${transport}`).toEqual(ub);
-      }
-    }
+    await expectResolversAgree({ unbound: UNBOUND, lab: DNS, suffix: S }, QUESTIONS, expect);
   }, 120_000);
 
   it("the authoritative answers carry the NSEC3 proofs and the wildcard expansion", async () => {

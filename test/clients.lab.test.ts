@@ -48,6 +48,9 @@ const QUICK = [
   "ta-pathlen-violated",
   "ee-digest-agility",
   "tlsa-needs-tcp",
+  "null-mx",
+  "dnssec-algorithm-unsupported",
+  "dual-one-tlsa",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;
@@ -277,6 +280,34 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
         expect(c?.outcome?.status, `ta-wildcard-deep ${col}/${mode}`).toBe("deferred");
         expect(c?.grade?.verdict, `ta-wildcard-deep ${col}/${mode}`).toBe("observed");
       }
+    }
+  });
+
+  it("Null MX bounced without a connection, a TLSA RRset matching only the RSA leaf deferred, an RSAMD5 zone insecure", () => {
+    for (const mode of MODES) {
+      for (const col of COLUMNS) {
+        // RFC 7505: "MX 0 ." — both MTAs bounce at once and never connect (the grader: "did not connect").
+        const nullMx = cell("null-mx", col, mode);
+        expect(nullMx?.outcome?.status, `null-mx ${col}/${mode}`).toBe("bounced");
+        expect(nullMx?.grade?.verdict, `null-mx ${col}/${mode}`).toBe("pass");
+        expect(nullMx?.grade?.reason, `null-mx ${col}/${mode}`).toMatch(/^did not connect/);
+        expect(nullMx?.outcome?.error).toMatch(/indicated no SMTP service|does not accept mail \(nullMX\)/);
+        // RFC 7671 §8: the server picks its ECDSA leaf for these clients; only the RSA key has a record.
+        expect(cell("dual-one-tlsa", col, mode)?.outcome?.status, `dual-one-tlsa ${col}/${mode}`).toBe("deferred");
+      }
+      expect(cell("dual-one-tlsa", "postfix", mode)?.outcome?.error).toMatch(
+        /no matching DANE TLSA records[\s\S]*server-signature ECDSA/,
+      );
+      // RFC 4035 §5.2: a DS of an algorithm the validator lacks makes the zone insecure, not bogus.
+      for (const col of ["exim-try", "postfix"]) {
+        expect(cell("dnssec-algorithm-unsupported", col, mode)?.outcome, `${col}/${mode}`).toMatchObject({
+          status: "delivered",
+          security: "tls-unverified",
+        });
+      }
+      expect(cell("dnssec-algorithm-unsupported", "exim-strict", mode)?.outcome?.error).toMatch(
+        /host lookup done insecurely/,
+      );
     }
   });
 

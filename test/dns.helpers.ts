@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import dnsPacket from "dns-packet";
 import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
+import { type Lab, startLab } from "../lab/index.js";
 import { type RunningUnbound, startUnbound } from "../lab/resolver/unbound.js";
 import { buildTree, type SignedTree, type ZoneSpec } from "../zones/index.js";
 import { run } from "./run.js";
@@ -50,6 +51,66 @@ export function digSummary(r: DigResult, type: string) {
     ad: r.flags.includes("ad"),
     records: r.answerRecords.filter((l) => l.split(" ")[2] === type),
   };
+}
+
+/**
+ * A whole lab (`startLab`) with only `only` of the built-in scenarios and `--resolver unbound`, on the addresses
+ * `<net>.11` (DNS), `.12` (unbound), `.13` (HTTP) and SMTP from `.20` (port 2525); `dir` holds its state.
+ */
+export async function startCatalogueLab(
+  net: string,
+  prefix: string,
+  only: string[],
+): Promise<{ lab: Lab; dir: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const lab = await startLab({
+    stateDir: join(dir, "state"),
+    only,
+    dnsAddress: `${net}.11`,
+    dnsPort: 53,
+    resolver: "unbound",
+    resolverAddress: `${net}.12`,
+    resolverPort: 53,
+    smtpFirstAddress: `${net}.20`,
+    smtpPort: 2525,
+    httpAddress: `${net}.13`,
+    httpPort: 0,
+  });
+  return {
+    lab,
+    dir,
+    close: async () => {
+      await lab.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** [scenario, name relative to the scenario zone ("@" = apex), type, rcode, AD, answer records of that type] */
+export type ScenarioQuestion = [string, string, string, string, boolean, number];
+
+/**
+ * Puts each question about a started lab's scenarios to unbound and to the lab's resolver mode (RD=1, UDP and TCP):
+ * unbound must give the expected rcode, AD bit and record count, and the lab's answer must equal unbound's.
+ */
+export async function expectResolversAgree(
+  o: { unbound: string; lab: string; suffix: string },
+  questions: readonly ScenarioQuestion[],
+  expect: (actual: unknown, message: string) => { toEqual(expected: unknown): void },
+): Promise<void> {
+  for (const [scenario, rel, type, status, ad, count] of questions) {
+    const name = rel === "@" ? `${scenario}.${o.suffix}` : `${rel}.${scenario}.${o.suffix}`;
+    const ub = digSummary(await dig(o.unbound, 53, ["+dnssec", "+time=4", name, type]), type);
+    expect({ status: ub.status, ad: ub.ad, n: ub.records.length }, `${name} ${type} via unbound`).toEqual({
+      status,
+      ad,
+      n: count,
+    });
+    for (const transport of ["+notcp", "+tcp"]) {
+      const mine = digSummary(await dig(o.lab, 53, ["+dnssec", transport, name, type]), type);
+      expect(mine, `${name} ${type} lab resolver mode ${transport}`).toEqual(ub);
+    }
+  }
 }
 
 export function query(

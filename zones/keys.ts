@@ -24,10 +24,22 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { nameWire } from "./wire.js";
 
-/** DNSSEC algorithm numbers (IANA): 8 RSASHA256 (RFC 5702), 13 ECDSAP256SHA256 (RFC 6605), 15 ED25519 (RFC 8080). */
-export type Algorithm = 8 | 13 | 15;
+/**
+ * DNSSEC algorithm numbers (IANA): 8 RSASHA256 (RFC 5702), 13 ECDSAP256SHA256 (RFC 6605), 15 ED25519 (RFC 8080), and
+ * 1 RSAMD5 (RFC 4034 App. A.1), which RFC 8624 §3.1 says validators MUST NOT implement: zones signed with it are
+ * insecure to every current validator (RFC 4035 §5.2), which is what the lab uses it for.
+ */
+export type Algorithm = 1 | 8 | 13 | 15;
 
-export const ALGORITHM_NAMES: Record<Algorithm, string> = { 8: "RSASHA256", 13: "ECDSAP256SHA256", 15: "ED25519" };
+export const ALGORITHM_NAMES: Record<Algorithm, string> = {
+  1: "RSAMD5",
+  8: "RSASHA256",
+  13: "ECDSAP256SHA256",
+  15: "ED25519",
+};
+
+/** The algorithms the lab's validator implements (RFC 8624 §3.1); a DS RRset with none of them is "no DS". */
+export const VALIDATED_ALGORITHMS: readonly number[] = [8, 13, 15];
 
 export interface DnskeyData {
   flags: number;
@@ -60,6 +72,8 @@ export function dnskeyRdata(k: DnskeyData): Buffer {
 
 /** RFC 4034 Appendix B: the key tag, a 16-bit checksum over the DNSKEY RDATA (for every algorithm but 1). */
 export function keyTag(k: DnskeyData): number {
+  // RFC 4034 Appendix B.1: for RSAMD5, the most significant 16 bits of the least significant 24 bits of the modulus.
+  if (k.algorithm === 1) return k.key.length < 3 ? 0 : k.key.readUInt16BE(k.key.length - 3);
   const rdata = dnskeyRdata(k);
   let ac = 0;
   for (let i = 0; i < rdata.length; i++) ac += i & 1 ? rdata[i]! : rdata[i]! << 8;
@@ -86,8 +100,9 @@ export function dnskeyPublicKey(algorithm: Algorithm, publicKey: KeyObject): Buf
     case 15:
       // RFC 8080 §3: the 32-octet Ed25519 public key (RFC 8032).
       return b64u(jwk.x);
+    case 1:
     case 8: {
-      // RFC 3110 §2 (by RFC 5702 §2): exponent length (1 octet, or 0 + 2 octets when > 255), exponent, modulus.
+      // RFC 3110 §2 (by RFC 5702 §2; RFC 3110 §2 for RSAMD5 too, RFC 4034 App. A.1): exponent length (1 octet, or 0 + 2 octets when > 255), exponent, modulus.
       const e = b64u(jwk.e);
       const n = b64u(jwk.n);
       const len = e.length <= 255 ? Buffer.from([e.length]) : Buffer.from([0, e.length >> 8, e.length & 0xff]);
@@ -114,6 +129,7 @@ export function publicKeyFromDnskey(k: DnskeyData): KeyObject {
     case 15:
       if (key.length !== 32) throw new Error(`Ed25519 DNSKEY must be 32 octets, got ${key.length}`);
       return createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: key.toString("base64url") }, format: "jwk" });
+    case 1:
     case 8: {
       let off = 1;
       let elen = key[0] ?? 0;
@@ -139,6 +155,7 @@ async function newPrivateKey(algorithm: Algorithm): Promise<KeyObject> {
       return (await generate("ec", { namedCurve: "P-256" })).privateKey;
     case 15:
       return (await generate("ed25519")).privateKey;
+    case 1:
     case 8:
       // RFC 8624 §3.1 / NIST: 2048-bit RSA is the usual size for both KSK and ZSK.
       return (await generate("rsa", { modulusLength: 2048, publicExponent: 65537 })).privateKey;

@@ -60,6 +60,9 @@ export function signedData(sig: Omit<RrsigData, "signature">, rrset: Answer[]): 
 function cryptoSign(algorithm: number, data: Buffer, key: KeyObject): Buffer {
   if (algorithm === 13) return sign("sha256", data, { key, dsaEncoding: "ieee-p1363" });
   if (algorithm === 15) return sign(null, data, key);
+  // RFC 4034 App. A.1 / RFC 3110 §3: RSAMD5 is PKCS #1 v1.5 over MD5 (signed so that the zone is well formed; no
+  // validator of this decade checks it, RFC 8624 §3.1).
+  if (algorithm === 1) return sign("md5", data, key);
   return sign("sha256", data, key);
 }
 

@@ -3,7 +3,15 @@
 // glue and — for a signed child — its DS (RFC 4034 §5); a signed zone also gets DNSKEY (KSK 257 + ZSK 256), the NSEC
 // chain (RFC 4034 §4, RFC 4035 §2.3) or the NSEC3 chain (RFC 5155 §7.1) and RRSIGs over every authoritative RRset (RFC 4035 §2.2). Faults are data: a
 // broken or expired signature is made here; servfail/timeout/truncate are left for the server to act on.
-import { type Algorithm, dsDigest, type KeyCounters, prepareKeyDir, type ZoneKey, zoneKey } from "./keys.js";
+import {
+  ALGORITHM_NAMES,
+  type Algorithm,
+  dsDigest,
+  type KeyCounters,
+  prepareKeyDir,
+  type ZoneKey,
+  zoneKey,
+} from "./keys.js";
 import { hashCovers, NSEC3_SHA1, type Nsec3Params, nsec3Hash, nsec3Owner, OPT_OUT_FLAG } from "./nsec3.js";
 import { signRRset } from "./sign.js";
 import {
@@ -386,9 +394,9 @@ function prepare(spec: ZoneSpec): Omit<Prepared, "parent" | "children"> {
   const origin = normalizeName(spec.origin);
   const where = `zone ${origin || "."}`;
   const algorithm = spec.algorithm ?? 13;
-  if (![8, 13, 15].includes(algorithm)) {
+  if (!Object.keys(ALGORITHM_NAMES).map(Number).includes(algorithm)) {
     throw new ZoneError(
-      `${where}: algorithm ${algorithm} is not supported; use 8 (RSASHA256), 13 (ECDSAP256SHA256) or 15 (ED25519)`,
+      `${where}: algorithm ${algorithm} is not supported; use 8 (RSASHA256), 13 (ECDSAP256SHA256), 15 (ED25519) or 1 (RSAMD5, which validators do not implement)`,
     );
   }
   if (!spec.nameservers?.length) {

@@ -5,7 +5,7 @@
 // proven by NSEC (§5.4) or NSEC3 (RFC 5155 §8, in denial.ts, with RFC 9276 §3.2's iteration limit); CNAMEs are chased, also into other zones, and the weakest link decides the status.
 import { answerAuthoritative, answeringZone, faultFor } from "./answer.js";
 import { proveNsec3 } from "./denial.js";
-import { type DnskeyData, dsDigest, keyTag } from "./keys.js";
+import { type DnskeyData, dsDigest, keyTag, VALIDATED_ALGORITHMS } from "./keys.js";
 import { labelCount, type RrsigData, verifyRrsig } from "./sign.js";
 import type { Rcode, SignedTree, SignedZone, ValidatedAnswer, ZoneFault } from "./types.js";
 import { type Answer, compareNames, dataOf, isInOrSelf, labels, normalizeName, parentName } from "./wire.js";
@@ -171,11 +171,17 @@ function computeTrust(ctx: Context, zone: SignedZone): ZoneTrust {
   if (ds.length > 0) {
     const why = checkRRset(ctx, ds, a.answers, up.keys, parent.origin);
     if (why) return { status: "bogus", keys: [], why };
-    return trustKeys(
-      ctx,
-      zone,
-      ds.map((r) => dataOf<DsData>(r)),
-    );
+    const dsSet = ds.map((r) => dataOf<DsData>(r));
+    // RFC 4035 §5.2: a DS RRset listing no algorithm the validator supports is treated like a proof of no DS.
+    if (!dsSet.some((d) => VALIDATED_ALGORITHMS.includes(d.algorithm))) {
+      const algs = [...new Set(dsSet.map((d) => d.algorithm))].join(", ");
+      return {
+        status: "insecure",
+        keys: [],
+        why: `${origin} is insecure: its DS RRset lists only algorithm ${algs}, which this validator does not implement`,
+      };
+    }
+    return trustKeys(ctx, zone, dsSet);
   }
   if (parent.denial === "nsec3") {
     // RFC 5155 §8.6: the NSEC3 matching the cut (NS, no DS), or an Opt-Out span covering it.

@@ -65,7 +65,7 @@ const DESIGN_IDS = [
   "ed25519-leaf",
   "dual-rsa-ecdsa",
 ];
-/** Catalogue v2 (issue 14): NSEC3 denials and wildcards; not yet rows of the design's scenarios.md. */
+/** Catalogue v2 (issue 14): NSEC3 denials, wildcards and the rest; not yet rows of the design's scenarios.md. */
 const V2_IDS = [
   "tlsa-nxdomain-nsec3",
   "tlsa-nodata-nsec3",
@@ -78,6 +78,9 @@ const V2_IDS = [
   "ta-pathlen-violated",
   "ee-digest-agility",
   "tlsa-needs-tcp",
+  "null-mx",
+  "dnssec-algorithm-unsupported",
+  "dual-one-tlsa",
 ];
 const GROUPS = ["seed", "dane-ta-names", "tlsa-and-chains", "dnssec-status", "smtp-and-tls"];
 const DESIGN_FILE = "/work/shared/design/scenarios.md";

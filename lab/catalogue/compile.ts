@@ -311,8 +311,14 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
         .sort((x, y) => y.origin.length - x.origin.length)[0];
       (holder ?? main).records.push(record);
     };
+    // RFC 7505 §3: a Null MX is the only MX record, preference 0, exchange "." (the root, "" here).
+    if (dns.nullMx) {
+      put({ name: domain, type: "MX", ttl: 300, class: "IN", data: { preference: 0, exchange: "" } });
+      put(a(domain, sp.hosts[0]!.address));
+    }
     for (const h of sp.hosts) {
-      put({ name: domain, type: "MX", ttl: 300, class: "IN", data: { preference: h.preference, exchange: h.name } });
+      if (!dns.nullMx)
+        put({ name: domain, type: "MX", ttl: 300, class: "IN", data: { preference: h.preference, exchange: h.name } });
       if (h.addressName !== h.name) put({ name: h.name, type: "CNAME", ttl: 300, class: "IN", data: h.addressName });
       put(a(h.addressName, h.address));
       if (h.tlsa.length) {

@@ -163,7 +163,10 @@ const dns = z
   .object({
     signed: z.boolean().default(true),
     ds: z.enum(["correct", "wrong"]).default("correct"),
-    algorithm: z.union([z.literal(8), z.literal(13), z.literal(15)]).default(13),
+    algorithm: z
+      .union([z.literal(1), z.literal(8), z.literal(13), z.literal(15)])
+      .default(13)
+      .describe("DNSSEC algorithm of the scenario zone; 1 (RSAMD5) is one no current validator implements"),
     subzones: z
       .array(z.object({ name: relativeName, signed: z.boolean().default(true) }).strict())
       .default([])
@@ -184,6 +187,13 @@ const dns = z
       .strict()
       .optional()
       .describe("NSEC3 parameters (with denial: nsec3); default 0 iterations, no salt, no Opt-Out"),
+    nullMx: z
+      .boolean()
+      .default(false)
+      .describe(
+        'RFC 7505 §3: the domain publishes "MX 0 ." (accepts no mail) instead of its hosts\' MX records; the first ' +
+          "host's address goes to the domain itself, where a client wrongly using the implicit MX (RFC 5321 §5.1) lands",
+      ),
     faults: z.array(fault).default([]),
     records: z
       .array(z.object({ name: relativeName, type: z.literal("TXT"), data: z.string().max(255) }).strict())
@@ -220,6 +230,7 @@ export const scenarioSchema = z
       algorithm: 13,
       subzones: [],
       denial: "nsec",
+      nullMx: false,
       faults: [],
       records: [],
     }),
