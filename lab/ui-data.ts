@@ -115,6 +115,8 @@ export interface ScenarioDetail {
     zone: string;
     signed: boolean;
     ds: "correct" | "wrong";
+    /** The domain publishes a Null MX (RFC 7505 `MX 0 .`): its hosts are reached, if at all, outside the MX RRset. */
+    nullMx: boolean;
     faults: { kind: string; name: string; type: string }[];
     records: DnsRecordView[];
   };
@@ -147,6 +149,7 @@ export function scenarioDetail(lab: LabView, id: string): ScenarioDetail | undef
       zone: `${sp.domain}.`,
       signed: s.dns.signed,
       ds: s.dns.ds,
+      nullMx: s.dns.nullMx === true,
       faults: s.dns.faults.map((f) => ({
         kind: f.kind,
         name: f.name === "@" ? `${sp.domain}.` : `${f.name}.${sp.domain}.`,
