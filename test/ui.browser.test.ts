@@ -186,7 +186,7 @@ describe.skipIf(!existsSync(CHROMIUM))("training board in chromium", () => {
 
     await page.goto(`${http.url}/#/messages`);
     // A hash change re-renders in place: wait for the messages page itself, not for a table the runs page also has.
-    await page.locator("main h1", { hasText: "Messages" }).waitFor();
+    await page.locator("main h1", { hasText: "Messages (1)" }).waitFor();
     expect(await page.locator("main h1").textContent()).toBe("Messages (1)");
     await page.locator("main table a").first().waitFor();
     await shot("messages");
