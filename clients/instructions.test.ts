@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { filesUnder, labTarget, runInstructionsCommand, writePlanTree } from "./instructions.js";
+import { filesUnder, labTarget, resolvConfLinkNote, runInstructionsCommand, writePlanTree } from "./instructions.js";
 import type { LabManifest } from "./lab-api.js";
 import { resolverPlan } from "./mta-config.js";
 
@@ -58,6 +58,16 @@ describe("the command's inputs", () => {
     const read = filesUnder(join(tmp, "root"));
     expect(read("/etc/resolv.conf")).toBe("nameserver 192.0.2.1\n");
     expect(read("/etc/exim4/update-exim4.conf.conf")).toBeNull();
+  });
+
+  it("warns when resolv.conf is a link a resolver manager owns (cp -a would write through it)", () => {
+    mkdirSync(join(tmp, "linked-root/etc"), { recursive: true });
+    writeFileSync(join(tmp, "stub-resolv.conf"), "nameserver 127.0.0.53\n");
+    symlinkSync(join(tmp, "stub-resolv.conf"), join(tmp, "linked-root/etc/resolv.conf"));
+    expect(resolvConfLinkNote(join(tmp, "linked-root"))).toMatch(
+      /symbolic link \(to .*stub-resolv\.conf\).*rm \/etc\/resolv\.conf/,
+    );
+    expect(resolvConfLinkNote(join(tmp, "root"))).toBeNull();
   });
 
   it("refuses a lab whose DNS is not on port 53 (resolv.conf cannot name a port)", () => {

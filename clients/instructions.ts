@@ -1,7 +1,7 @@
 // `danelab instructions --mta exim|postfix|resolver [--out DIR]`: the plan of clients/mta-config.ts made from this
 // host's current files (or those under --root), printed, and with --out written as a tree that mirrors `/`, so that
 // `cp -a DIR/. /` applies it. The lab is found through its manifest or HTTP API only.
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { checkAddress, checkDnsName } from "./config-values.js";
 import { fetchManifest, LabAccessError, type LabManifest, readManifest } from "./lab-api.js";
@@ -94,6 +94,25 @@ function chmodTree(out: string, plan: MtaPlan): void {
   for (const f of plan.files) chmodSync(join(out, f.path), 0o644);
 }
 
+/**
+ * /etc/resolv.conf as a symbolic link (systemd-resolved, resolvconf): `cp -a` writes through the link into a file
+ * the resolver manager rewrites, so the lab's nameserver would not last. Says so, with what to do instead.
+ */
+export function resolvConfLinkNote(root: string): string | null {
+  const path = join(root, "etc/resolv.conf");
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return null;
+  } catch {
+    return null;
+  }
+  return (
+    `/etc/resolv.conf here is a symbolic link (to ${readlinkSync(path)}): a resolver manager (systemd-resolved, ` +
+    "resolvconf) owns it and will overwrite what is copied through it. Replace the link by the file first " +
+    "('rm /etc/resolv.conf' before the copy, and keep the link's target for the undo: 'ln -s <target> /etc/resolv.conf'), " +
+    "or point the resolver manager at the lab's DNS."
+  );
+}
+
 /** How the user ran danelab: through npm (npm run, npx) from a checkout, or an installed `danelab`. */
 export function cliName(): string {
   return process.env["npm_lifecycle_event"] ? "npx danelab" : "danelab";
@@ -105,7 +124,10 @@ export async function runInstructionsCommand(opts: InstructionsOptions): Promise
   }
   const manifest = opts.labUrl ? await fetchManifest(opts.labUrl) : readManifest(join(opts.stateDir, "manifest.json"));
   const lab = labTarget(manifest);
-  const plan = mtaPlan(opts.mta as MtaKind, lab, filesUnder(opts.root ?? "/"));
+  const root = opts.root ?? "/";
+  const plan = mtaPlan(opts.mta as MtaKind, lab, filesUnder(root));
+  const resolvNote = resolvConfLinkNote(root);
+  if (resolvNote) plan.notes.push(resolvNote);
   let text = formatPlan(plan, lab, opts.out ? resolve(opts.out) : undefined, cliName());
   if (opts.out) {
     const written = writePlanTree(plan, opts.out);
