@@ -2,7 +2,8 @@
 // facts of OpenSSL's test/danetest.in (our own keys and names): a three-level chain leaf ← "Issuer CA" ← "Root CA"
 // for example.com, an anonymous expired leaf (no subject, no SAN) that only DANE-EE may authenticate, and the lab's
 // own additions — an attacker CA with the genuine intermediate's name (a forged chain), an expired intermediate, an
-// intermediate beyond the root's pathLenConstraint, and leaves with odd names.
+// intermediate beyond the root's pathLenConstraint. Test code only (not built into dist/): it writes keys to a temporary
+// directory, which the library itself never does.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
