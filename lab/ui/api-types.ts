@@ -1,13 +1,15 @@
 // The JSON the lab's HTTP API serves and the training board reads, as TypeScript types with no Node import: the one
 // definition the server (lab/ui-data.ts builds `ScenarioDetail`) and the browser code (lab/ui/browser/) share.
 //
-// Types only, and imported only as types from Node-free files (certs/summary.ts, ./model.ts), so nothing here reaches
-// the bundle. The report, message and matrix shapes are defined by modules that need Node (the grader, the mail store,
-// clients/matrix.ts); they are restated here as the board reads them, naming the type they come from.
+// Types only, and imported only as types from Node-free files (certs/summary.ts, dane/types.ts, ./model.ts), so
+// nothing here reaches the bundle. The report, message and matrix shapes are defined by modules that need Node (the
+// grader, the mail store, clients/matrix.ts); they are restated here as the board reads them, naming the type they
+// come from, and test/ui.api-types.test-d.ts checks at compile time that the server's types still fit them.
 import type { CertificateSummary } from "../../certs/summary.js";
+import type { Note, NoteLevel, UsableRecord } from "../../dane/types.js";
 import type { CatalogueEntry } from "./model.js";
 
-// --- GET /api/scenarios and GET /api/scenarios/<id> -------------------------------------------------------------------
+// --- GET /api/scenarios and GET /api/scenarios/<id> ------------------------------------------------------------------
 
 /** One scenario of GET /api/scenarios: the manifest's entry (lab/manifest.ts ManifestScenario). */
 export interface Scenario extends CatalogueEntry {
@@ -18,12 +20,8 @@ export interface Scenario extends CatalogueEntry {
   tlsa: string[];
 }
 
-/** A severity for a note on a certificate or record: ok = this is why it works, warn = looks right only, bad = breaks. */
-export type NoteLevel = "ok" | "info" | "warn" | "bad";
-export interface Note {
-  level: NoteLevel;
-  text: string;
-}
+/** A finding on a certificate or record with its severity, as dane/ words it (dane/types.ts). */
+export type { Note, NoteLevel };
 
 export type DnsStatus = "secure" | "insecure" | "bogus" | "servfail" | "timeout" | "truncated" | "unknown";
 
@@ -44,16 +42,10 @@ export interface DnsRecordView {
   zone: string;
 }
 
-export interface TlsaView {
+/** A published TLSA record with dane/'s usability verdict (RFC 7672 §3.1.3) and what it matches. */
+export interface TlsaView extends UsableRecord {
   /** The record in presentation form, as published. */
   record: string;
-  usage: number;
-  selector: number;
-  matching: number;
-  hex: string;
-  /** RFC 7672 §3.1.3: only DANE-TA(2) and DANE-EE(3) with selector 0/1, matching 0/1/2 and the right digest length. */
-  usable: boolean;
-  note: string | null;
   /** The certificates of the presented chains this record's data matches: chain index and depth (0 = leaf). */
   matches: { chain: number; depth: number; authenticates: boolean }[];
 }
@@ -133,13 +125,13 @@ export interface ScenarioDetail<Smtp = unknown> {
 }
 
 /**
- * GET /api/scenarios/<id>: the manifest entry with the `ScenarioDetail` fields laid over it, or the entry alone when the
- * lab serves no detail (lab/http/api.ts without its `scenarioDetail` option).
+ * GET /api/scenarios/<id>: the manifest entry with the `ScenarioDetail` fields laid over it, or the entry alone when
+ * the lab serves no detail (lab/http/api.ts without its `scenarioDetail` option).
  */
 export type ScenarioWithDetail = Omit<Scenario, "known"> &
   Partial<Omit<ScenarioDetail, keyof Scenario>> & { known?: string | null };
 
-// --- GET /api/report, /api/messages, /api/checks ------------------------------------------------------------------
+// --- GET /api/report, /api/messages, /api/checks ---------------------------------------------------------------------
 
 /** The grader's verdict for one scenario (lab/grade.ts `ScenarioGrade`, as GET /api/report?format=json serves it). */
 export interface Grade {
