@@ -246,6 +246,19 @@ export class MailStore {
   }
 }
 
+/** What a MessageDraft works on: its Maildir, its open tmp/ file and what goes into its trace fields. */
+interface DraftState {
+  id: string;
+  scenario: string;
+  base: string;
+  tmpPath: string;
+  handle: FileHandle;
+  trace: ReceivedTrace;
+  date: Date;
+  /** Bytes counted against the quota so far (trace fields + content). */
+  reserved: number;
+}
+
 /** A delivery in progress: content goes to the tmp/ file; commit makes it durable and visible in new/. */
 export class MessageDraft {
   readonly id: string;
@@ -253,28 +266,11 @@ export class MessageDraft {
   /** Content bytes written so far. */
   size = 0;
   private done = false;
-  private readonly d: {
-    base: string;
-    tmpPath: string;
-    handle: FileHandle;
-    trace: ReceivedTrace;
-    date: Date;
-    reserved: number;
-  };
+  private readonly d: DraftState;
 
   constructor(
     private readonly store: MailStore,
-    d: {
-      id: string;
-      scenario: string;
-      base: string;
-      tmpPath: string;
-      handle: FileHandle;
-      trace: ReceivedTrace;
-      date: Date;
-      /** Bytes counted against the quota so far (trace fields + content). */
-      reserved: number;
-    },
+    d: DraftState,
   ) {
     this.id = d.id;
     this.scenario = d.scenario;
