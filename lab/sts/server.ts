@@ -108,6 +108,15 @@ export async function startStsServer(options: StsServerOptions): Promise<StsServ
     (req, res) => handle(req, res),
   );
   server.maxConnections = options.maxConnections ?? 256;
+  // Slowloris: a connection gets `deadline` from its handshake to a complete request head, whatever it trickles
+  // (Node's own headersTimeout is checked only every 30 s and did not cut a 200 ms drip). Every answer closes the
+  // connection, so one request per connection is all a sender needs.
+  const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on("secureConnection", (socket: TLSSocket) => {
+    const timer = setTimeout(() => socket.destroy(), deadline);
+    firstRequest.set(socket, timer);
+    socket.once("close", () => clearTimeout(timer));
+  });
   server.maxRequestsPerSocket = 10;
   // Idle sockets (slowloris between requests) are closed after the deadline.
   server.timeout = deadline;
@@ -138,6 +147,7 @@ export async function startStsServer(options: StsServerOptions): Promise<StsServ
   });
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
+    clearTimeout(firstRequest.get(req.socket));
     const tls = req.socket as TLSSocket & { servername?: string | false };
     const sni = typeof tls.servername === "string" ? tls.servername.toLowerCase() : "";
     const entry = byHost.get(sni);
