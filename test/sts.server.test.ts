@@ -87,6 +87,10 @@ async function openssl(args: string[]): Promise<string> {
   }
 }
 
+/** openssl's view of a policy host's certificate, checked against the public root and the mta-sts name. */
+const policyHostTls = (host: string) =>
+  openssl(["-connect", `${DNS}:443`, "-servername", host, "-CAfile", publicRoot, "-verify_hostname", host]);
+
 describe("DNS of the mta-sts scenarios", () => {
   it("publishes _mta-sts, _smtp._tls and the policy host's address, in unsigned and signed zones", async () => {
     for (const sp of plans()) {
@@ -143,16 +147,7 @@ describe("policy fetches over HTTPS", () => {
     const untrusted = await curl(host("sts-fetch-untrusted"));
     expect(untrusted.code).toBe(60);
     expect(untrusted.err).toMatch(/unable to get local issuer certificate/);
-    const untrustedTls = await openssl([
-      "-connect",
-      `${DNS}:443`,
-      "-servername",
-      host("sts-fetch-untrusted"),
-      "-CAfile",
-      publicRoot,
-      "-verify_hostname",
-      host("sts-fetch-untrusted"),
-    ]);
+    const untrustedTls = await policyHostTls(host("sts-fetch-untrusted"));
     expect(untrustedTls).toMatch(/Verify return code: 20 \(unable to get local issuer certificate\)/);
     // The issuer is the lab's DANE CA, not the public one.
     expect(untrustedTls).toMatch(/i:.*CN ?= ?danelab R3/);
@@ -160,16 +155,7 @@ describe("policy fetches over HTTPS", () => {
     const wrongName = await curl(host("sts-fetch-wrong-name"));
     expect(wrongName.code).toBe(60);
     expect(wrongName.err).toMatch(/no alternative certificate subject name matches/);
-    const wrongNameTls = await openssl([
-      "-connect",
-      `${DNS}:443`,
-      "-servername",
-      host("sts-fetch-wrong-name"),
-      "-CAfile",
-      publicRoot,
-      "-verify_hostname",
-      host("sts-fetch-wrong-name"),
-    ]);
+    const wrongNameTls = await policyHostTls(host("sts-fetch-wrong-name"));
     expect(wrongNameTls).toMatch(/Verify return code: 62 \(hostname mismatch\)/);
 
     const started = Date.now();
