@@ -301,7 +301,7 @@ Each is one column of the matrix: the lab's grade (from what arrived at its serv
 Results: <state-dir>/checks/<time>/ (matrix.json, matrix.md, junit.xml, each MTA's log, the edited copies).`,
   )
   .action(async (opts) => {
-    const { runCheckCommand } = await import("../clients/check.js");
+    const { runCheckCommand } = await import("../clients/check-command.js");
     try {
       process.exitCode = await runCheckCommand(opts);
     } catch (err) {
