@@ -4,7 +4,7 @@
 // fails here instead of leaving a page blank.
 import { expectTypeOf, test } from "vitest";
 import type { Matrix as CheckMatrix } from "../clients/matrix.js";
-import type { ScenarioGrade } from "../lab/grade.js";
+import type { ScenarioGrade } from "../lab/grade/index.js";
 import type { ManifestScenario } from "../lab/manifest.js";
 import type { StoredMessage } from "../lab/smtp/store.js";
 import type { Grade, Matrix, Message, Scenario, ScenarioWithDetail } from "../lab/ui/api-types.js";
