@@ -11,7 +11,7 @@ import { CatalogueError } from "./catalogue/select.js";
 import { forEachEventInLog, type LabEvent } from "./events.js";
 import { explainScenario } from "./explain.js";
 import { exportLab } from "./export.js";
-import { gradeRun } from "./grade.js";
+import { gradeRun } from "./grade/index.js";
 import { clientInstructions, scenarioTable, table } from "./instructions.js";
 import type { Manifest } from "./manifest.js";
 import { exitCodeFor, formatReport } from "./report.js";
