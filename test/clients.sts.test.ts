@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deliverAll, type MtaDriver } from "../clients/driver.js";
 import type { ClientOutcome } from "../clients/outcome.js";
 import { POSTFIX_STS_IMAGE, postfixStsDriver } from "../clients/postfix-sts.js";
-import type { ScenarioGrade } from "../lab/grade.js";
+import type { ScenarioGrade } from "../lab/grade/index.js";
 import type { Lab } from "../lab/index.js";
 import { startLab } from "../lab/index.js";
 
