@@ -69,7 +69,8 @@ export function buildManifest(
     http: opts.httpUrl ? { url: opts.httpUrl } : null,
     smtp: { port: addresses.smtpPort },
     stateDir: opts.stateDir,
-    scenarios: plan.scenarios.map(({ scenario, domain, hosts }) => ({
+    // `domain` is the next-hop (recipient) domain: the owner of the MX RRset, which clients send to.
+    scenarios: plan.scenarios.map(({ scenario, mailDomain: domain, hosts }) => ({
       id: scenario.id,
       title: scenario.title,
       group: scenario.group,
