@@ -11,6 +11,7 @@ export const GROUP_TITLES: Record<string, string> = {
   "tlsa-and-chains": "TLSA records and chains",
   "dnssec-status": "DNSSEC status",
   "smtp-and-tls": "SMTP and TLS behaviour",
+  "mta-sts": "MTA-STS beside DANE",
 };
 
 export interface CatalogueRow {
