@@ -194,6 +194,12 @@ const dns = z
         'RFC 7505 §3: the domain publishes "MX 0 ." (accepts no mail) instead of its hosts\' MX records; the first ' +
           "host's address goes to the domain itself, where a client wrongly using the implicit MX (RFC 5321 §5.1) lands",
       ),
+    mailDomain: relativeName
+      .default("@")
+      .describe(
+        "the next-hop (recipient) domain that owns the MX RRset, relative to the scenario zone; a name in an unsigned " +
+          "subzone makes the MX RRset insecure while the MX hosts stay in the signed zone (RFC 7672 §2.2.1)",
+      ),
     faults: z.array(fault).default([]),
     records: z
       .array(z.object({ name: relativeName, type: z.literal("TXT"), data: z.string().max(255) }).strict())
@@ -201,6 +207,59 @@ const dns = z
       .describe("extra records, e.g. a TXT at _25._tcp.mx so that its TLSA query is NODATA rather than NXDOMAIN"),
   })
   .strict();
+
+/**
+ * MTA-STS (RFC 8461) beside DANE: the policy the lab's HTTPS policy server serves at
+ * https://mta-sts.<domain>/.well-known/mta-sts.txt, the `_mta-sts` TXT record announcing it, and the TLS-RPT record
+ * (RFC 8460) naming where reports go. A fault makes the fetch fail in one named way.
+ */
+export const STS_FAULTS = [
+  "not-found",
+  "content-type",
+  "untrusted-cert",
+  "wrong-name-cert",
+  "redirect",
+  "timeout",
+] as const;
+export type StsFault = (typeof STS_FAULTS)[number];
+
+const sts = z
+  .object({
+    // RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT); a new id tells senders to fetch the policy again.
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,32}$/, "1 to 32 letters and digits (RFC 8461 §3.1), e.g. 20261207T0000 without the T")
+      .default("2026120701"),
+    record: z
+      .boolean()
+      .default(true)
+      .describe("publish the _mta-sts TXT record; false = a policy file without the record that announces it"),
+    mode: z.enum(["enforce", "testing", "none"]).describe("RFC 8461 §5"),
+    mx: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'the policy\'s mx patterns (RFC 8461 §4.1), e.g. ["*.{domain}"]; default: every MX host of the scenario',
+      ),
+    maxAge: z
+      .number()
+      .int()
+      .min(0)
+      .max(31557600)
+      .default(86400)
+      .describe("max_age in seconds (RFC 8461 §3.2: at most 31557600)"),
+    fault: z
+      .enum(STS_FAULTS)
+      .optional()
+      .describe(
+        "how fetching the policy goes wrong: not-found (404), content-type (text/html), untrusted-cert (issued under " +
+          "the DANE hierarchy, not the public root), wrong-name-cert, redirect (RFC 8461 §3.3 forbids following it), " +
+          "timeout (the server never answers)",
+      ),
+    tlsrpt: z.boolean().default(true).describe("publish _smtp._tls TXT (RFC 8460 §3) with rua=mailto:tlsrpt@<domain>"),
+  })
+  .strict();
+export type StsSpec = z.infer<typeof sts>;
 
 export const scenarioSchema = z
   .object({
@@ -231,9 +290,11 @@ export const scenarioSchema = z
       subzones: [],
       denial: "nsec",
       nullMx: false,
+      mailDomain: "@",
       faults: [],
       records: [],
     }),
+    sts: sts.optional(),
   })
   .strict();
 
