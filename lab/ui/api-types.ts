@@ -129,7 +129,22 @@ export interface ScenarioDetail<Smtp = unknown> {
  * the lab serves no detail (lab/http/api.ts without its `scenarioDetail` option).
  */
 export type ScenarioWithDetail = Omit<Scenario, "known"> &
-  Partial<Omit<ScenarioDetail, keyof Scenario>> & { known?: string | null };
+  Partial<Omit<ScenarioDetail, keyof Scenario>> & { known?: string | null; stsPolicy?: StsPolicyView };
+
+/**
+ * A scenario's MTA-STS policy (RFC 8461) as the scenario page shows it (lab/sts/explain.ts `stsDetail`): the policy
+ * host and text as served, the deliberate fault on its fetch, the rule that decides the scenario, where TLS-RPT
+ * reports go, and a curl command to fetch it by hand. Only scenarios with a policy have it.
+ */
+export interface StsPolicyView {
+  host: string;
+  mode: string;
+  fault: string | null;
+  policy: string;
+  rule: string;
+  tlsrpt: string | null;
+  curl: string;
+}
 
 // --- GET /api/report, /api/messages, /api/checks ---------------------------------------------------------------------
 

@@ -1,12 +1,14 @@
 // One scenario's page (`#/scenario/<id>`): what is tricky and which RFCs say so, how real MTAs handled it, the DNS
-// records with their DNSSEC status, every MX host with its TLSA records and presented chains, and the live activity
-// for this scenario. The page is a list of sections; a new kind of detail is one more section function here.
+// records with their DNSSEC status, the MTA-STS policy when the scenario has one, every MX host with its TLSA records
+// and presented chains, and the live activity for this scenario. The page is a list of sections; a new kind of detail
+// is one more section module beside this one.
 import type { ScenarioWithDetail } from "../../api-types.ts";
 import { type Content, expectBadge, h } from "../dom.ts";
 import { scenarioDetail, state } from "../state.ts";
 import { renderTimelines } from "../timelines.ts";
 import { dnsSection } from "./scenario-dns.ts";
 import { hostSection } from "./scenario-host.ts";
+import { fillStsFetches, stsSection } from "./scenario-sts.ts";
 
 export async function scenarioPage(id: string): Promise<Content> {
   const s = await scenarioDetail(id);
@@ -17,14 +19,21 @@ export async function scenarioPage(id: string): Promise<Content> {
       state.events.filter((e) => e.scenario === id),
       "No connection to this scenario yet.",
     );
+  const fetches = h("ul", { class: "sts-fetches" });
+  const renderFetches = () => fillStsFetches(fetches, state.events, id);
   renderActivity();
-  state.onEvents = renderActivity;
+  renderFetches();
+  state.onEvents = () => {
+    renderActivity();
+    renderFetches();
+  };
   return [
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Scenarios"), ` / ${s.group}`),
     h("h1", {}, h("code", {}, s.id), " ", expectBadge(s.expect)),
     h("p", { class: "title" }, s.title),
     teachSection(s),
     s.dns ? dnsSection(s.dns) : h("p", { class: "muted" }, "This lab's API has no DNS or chain details for scenarios."),
+    s.stsPolicy ? stsSection(s.stsPolicy, fetches) : null,
     ...(s.hosts ?? []).map(hostSection),
     h("section", {}, h("h2", {}, "Live activity"), activity),
   ];
