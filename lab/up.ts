@@ -16,7 +16,6 @@ import { checkListeners, checkSuffix } from "./exposure.js";
 import { gradeRun, type ScenarioGrade } from "./grade.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
-import { withPortOwner } from "./port-owner.js";
 import { startUnbound } from "./resolver/unbound.js";
 import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
@@ -255,8 +254,6 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
       tree,
       onQuery: dnsQueryRecorder(events, plan.addresses.suffix, new Set(plan.scenarios.map((s) => s.scenario.id))),
       onQueryRepeatMs: DNS_FOLD_MS,
-    }).catch((err) => {
-      throw withPortOwner(err, o.dnsAddress, o.dnsPort, "udp");
     });
     closers.push(() => dns.close());
     mark("dns", t);
@@ -282,8 +279,6 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
             allowList,
             store,
             events,
-          }).catch((err) => {
-            throw withPortOwner(err, h.address, h.port, "tcp");
           }),
         ),
       ),
@@ -330,8 +325,6 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
         scenarioDetail: scenarioDetails({ plan, pki, tree }),
         checks: checkResults(stateDir),
         ...(options.httpAllowedHosts ? { allowedHosts: options.httpAllowedHosts } : {}),
-      }).catch((err) => {
-        throw withPortOwner(err, o.httpAddress, o.httpPort ?? 0, "tcp");
       });
       closers.push(() => http.close());
       manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver });
