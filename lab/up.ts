@@ -4,10 +4,11 @@
 import { accessSync, chmodSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildPki, chainPem, type Pki } from "../certs/index.js";
-import { buildTree, type SignedTree } from "../zones/index.js";
+import { buildTree, exportFiles, type SignedTree } from "../zones/index.js";
 import { loadCatalogueCached } from "./catalogue/cache.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
 import { type LoadOptions, select } from "./catalogue/select.js";
+import { checkResults } from "./check-results.js";
 import { diskTrouble } from "./disk-full.js";
 import { startDnsServer } from "./dns/server.js";
 import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
@@ -21,7 +22,8 @@ import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
-import { checkResults, findUiDir, scenarioDetails } from "./ui-data.js";
+import { scenarioDetails } from "./ui-data.js";
+import { findUiDir } from "./ui-dir.js";
 
 export interface LabOptions extends LoadOptions {
   /** State directory (keys, certificates, signed zones, manifest, events, mail). Default ".lab". */
@@ -342,25 +344,8 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
 
 /** Zone files and trust anchors next to the manifest, so dig/delv/unbound users find them without `danelab export`. */
 function writeExports(stateDir: string, tree: SignedTree): void {
-  const dir = join(stateDir, "zones");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const zone of tree.zones) {
-    writeFileSync(join(dir, `${zone.origin === "" ? "root" : zone.origin}.zone`), zone.toZoneFile());
-  }
-  writeFileSync(
-    join(stateDir, "trust-anchors.txt"),
-    `${[...tree.trustAnchors.ds, ...tree.trustAnchors.dnskey].join("\n")}\n`,
-  );
-  writeFileSync(join(stateDir, "trust-anchors.conf"), delvTrustAnchors(tree.trustAnchors.ds));
-}
-
-/** delv/BIND form of the root's DS: `trust-anchors { . initial-ds <tag> <alg> <digest type> "<digest>"; };`. */
-export function delvTrustAnchors(ds: string[]): string {
-  const lines = ds.map((line) => {
-    const [, , , , tag, alg, digestType, ...digest] = line.split(/\s+/);
-    return `  . initial-ds ${tag} ${alg} ${digestType} "${digest.join("")}";`;
-  });
-  return `trust-anchors {\n${lines.join("\n")}\n};\n`;
+  mkdirSync(join(stateDir, "zones"), { recursive: true, mode: 0o700 });
+  for (const file of exportFiles(tree)) writeFileSync(join(stateDir, file.path), file.text);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
