@@ -14,7 +14,7 @@ import { startDnsServer } from "./dns/server.js";
 import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
 import { checkListeners, checkSuffix } from "./exposure.js";
-import { gradeRun, type ScenarioGrade } from "./grade.js";
+import { gradeRun, type ScenarioGrade } from "./grade/index.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
 import { startUnbound } from "./resolver/unbound.js";
@@ -22,6 +22,8 @@ import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
+import { startStsServer } from "./sts/server.js";
+import { PUBLIC_ROOT_FILE, stsSites } from "./sts/sites.js";
 import { scenarioDetails } from "./ui-data.js";
 import { findUiDir } from "./ui-dir.js";
 
@@ -41,6 +43,12 @@ export interface LabOptions extends LoadOptions {
   resolver?: "none" | "unbound";
   resolverAddress?: string;
   resolverPort?: number;
+  /**
+   * The MTA-STS policy server (lab/sts/), started when a selected scenario has an `sts` block. Default: the DNS
+   * address (each lab owns its own), port 443 — the only port senders fetch from (RFC 8461 §3.3).
+   */
+  stsAddress?: string;
+  stsPort?: number;
   /** The training board's built files (served at `/`); default the built one (dist/ui); null = the endpoint list. */
   uiDir?: string | null;
   /**
@@ -75,6 +83,7 @@ export const DEFAULTS = {
   httpPort: 8025,
   resolverAddress: "127.0.53.2",
   resolverPort: 53,
+  stsPort: 443,
 } as const;
 
 export interface Lab {
@@ -163,6 +172,7 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
       dnsPort: o.dnsPort,
       smtpFirstAddress: o.smtpFirstAddress,
       smtpPort: o.smtpPort,
+      ...(o.stsAddress ? { stsAddress: o.stsAddress } : {}),
     },
     new Set(scenarios.map((s) => s.id)),
   );
@@ -192,6 +202,7 @@ function listenerAddresses(o: ReturnType<typeof resolveOptions>, smtp: string[])
     dns: o.dnsAddress,
     smtp,
     resolver: o.resolver === "unbound" ? o.resolverAddress : null,
+    sts: o.stsAddress ?? null,
   };
 }
 
@@ -294,6 +305,17 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
     if (failed) throw (failed as PromiseRejectedResult).reason;
     mark("smtp", t);
 
+    let sts: Manifest["sts"] = null;
+    const sites = stsSites(plan, pki);
+    if (sites.length) {
+      t = performance.now();
+      const address = plan.addresses.stsAddress ?? o.dnsAddress;
+      const server = await startStsServer({ address, port: o.stsPort, sites, events });
+      closers.push(() => server.close());
+      sts = { address, port: server.port, publicRoot: join(stateDir, PUBLIC_ROOT_FILE) };
+      mark("sts", t);
+    }
+
     let resolver: Manifest["dns"]["resolver"] = null;
     if (o.resolver === "unbound") {
       t = performance.now();
@@ -309,7 +331,7 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
       mark("unbound", t);
     }
 
-    let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver });
+    let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver, sts });
     const report = (run?: string) =>
       gradeRun(events.all(), manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) });
     if (o.httpPort !== null) {
@@ -329,11 +351,11 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
         ...(options.httpAllowedHosts ? { allowedHosts: options.httpAllowedHosts } : {}),
       });
       closers.push(() => http.close());
-      manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver });
+      manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver, sts });
       mark("http", t);
     }
     const manifestPath = writeManifest(stateDir, manifest);
-    writeExports(stateDir, tree);
+    writeExports(stateDir, tree, pki);
     timings["total"] = Math.round(performance.now() - t0);
     return { manifest, manifestPath, events, store, allowList, resetGreylist, plan, pki, tree, report, stop, timings };
   } catch (err) {
@@ -343,7 +365,9 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
 }
 
 /** Zone files and trust anchors next to the manifest, so dig/delv/unbound users find them without `danelab export`. */
-function writeExports(stateDir: string, tree: SignedTree): void {
+function writeExports(stateDir: string, tree: SignedTree, pki: Pki): void {
+  // The public root MTA-STS certificates chain to (curl --cacert, the MTA containers' CA store).
+  writeFileSync(join(stateDir, PUBLIC_ROOT_FILE), pki.get("lab/public-root").pem);
   mkdirSync(join(stateDir, "zones"), { recursive: true, mode: 0o700 });
   for (const file of exportFiles(tree)) writeFileSync(join(stateDir, file.path), file.text);
 }

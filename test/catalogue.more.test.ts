@@ -8,7 +8,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gradeRun } from "../lab/grade.js";
+import { gradeRun } from "../lab/grade/index.js";
 import type { Lab } from "../lab/index.js";
 import { dig, expectResolversAgree, type ScenarioQuestion, startCatalogueLab } from "./dns.helpers.js";
 import { run } from "./run.js";

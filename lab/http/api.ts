@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { EventLog } from "../events.js";
-import type { ScenarioGrade } from "../grade.js";
+import type { ScenarioGrade } from "../grade/index.js";
 import { type ListenerDescription, listenError } from "../listen-error.js";
 import type { Manifest } from "../manifest.js";
 import type { MailStore } from "../smtp/store.js";

@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isIP } from "node:net";
 import type { EventLog } from "../events.js";
-import type { ScenarioGrade } from "../grade.js";
+import type { ScenarioGrade } from "../grade/index.js";
 import type { Manifest } from "../manifest.js";
 import { formatReport, isReportFormat, REPORT_FORMATS } from "../report.js";
 import type { MailStore, StoredMessage } from "../smtp/store.js";
