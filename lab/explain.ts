@@ -6,6 +6,7 @@
 import { describeCertificate } from "../certs/index.js";
 import { associationMatches } from "../dane/index.js";
 import { tlsaRdata } from "./catalogue/compile.js";
+import { explainSts } from "./sts/explain.js";
 import { buildLab, DEFAULTS, type LabOptions } from "./up.js";
 
 export async function explainScenario(id: string, options: LabOptions): Promise<string> {
@@ -75,7 +76,7 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
       ({ rdata }) => `-dane_tlsa_rrdata "${rdata.usage} ${rdata.selector} ${rdata.matching} ${rdata.hex}"`,
     );
     out.push(
-      `    dig +dnssec @${dnsAddress} MX ${sp.domain}.`,
+      `    dig +dnssec @${dnsAddress} MX ${sp.mailDomain}.`,
       `    dig +dnssec @${dnsAddress} TLSA ${h.tlsaOwner}.`,
       `    delv @${dnsAddress} -a ${built.stateDir}/trust-anchors.conf TLSA ${h.tlsaOwner}.   (after 'danelab up')`,
       `    echo QUIT | openssl s_client -starttls smtp -connect ${h.address}:${h.port} -servername ${h.addressName} \\`,
@@ -84,6 +85,14 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
       `    posttls-finger -c -l dane -P /etc/ssl/certs "[${h.address}]:${h.port}"   (with resolv.conf pointing at the lab)`,
     );
   }
+  out.push(
+    ...explainSts(sp, {
+      stateDir: built.stateDir,
+      dnsAddress,
+      stsAddress: built.plan.addresses.stsAddress ?? dnsAddress,
+      stsPort: options.stsPort ?? DEFAULTS.stsPort,
+    }),
+  );
   return out.join("\n");
 }
 

@@ -22,6 +22,7 @@ import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
+import { withStsDetail, withStsEvidence } from "./sts/grade.js";
 import { startStsServer } from "./sts/server.js";
 import { PUBLIC_ROOT_FILE, stsSites } from "./sts/sites.js";
 import { scenarioDetails } from "./ui-data.js";
@@ -332,8 +333,15 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
     }
 
     let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver, sts });
-    const report = (run?: string) =>
-      gradeRun(events.all(), manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) });
+    const report = (run?: string) => {
+      const all = events.all();
+      // MTA-STS scenarios: the policy server's side of the story next to each verdict (lab/sts/grade.ts).
+      return withStsEvidence(
+        gradeRun(all, manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) }),
+        all,
+        plan,
+      );
+    };
     if (o.httpPort !== null) {
       t = performance.now();
       const http = await startHttpApi({
@@ -346,7 +354,11 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
         resetGreylist,
         grade: report,
         staticDir: o.uiDir === null ? undefined : (o.uiDir ?? findUiDir()),
-        scenarioDetail: scenarioDetails({ plan, pki, tree }),
+        scenarioDetail: withStsDetail(scenarioDetails({ plan, pki, tree }), plan, {
+          stateDir,
+          dnsAddress: o.dnsAddress,
+          stsPort: sts?.port ?? o.stsPort,
+        }),
         checks: checkResults(stateDir),
         ...(options.httpAllowedHosts ? { allowedHosts: options.httpAllowedHosts } : {}),
       });

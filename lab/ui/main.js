@@ -34,8 +34,11 @@ import {
  *   chains: { label: string; certificates: CertView[] }[]; commands: { label: string; command: string }[] }} HostView
  * @typedef {{ name: string; type: string; ttl: number; data: string; status: string; fault: string | null;
  *   why: string | null; zone: string }} DnsRecordView
+ * @typedef {{ host: string; mode: string; fault: string | null; policy: string; rule: string; tlsrpt: string | null;
+ *   curl: string }} StsPolicyView
  * @typedef {Scenario & { known?: string | null; dns?: { zone: string; signed: boolean; ds: string;
- *   faults: { kind: string; name: string; type: string }[]; records: DnsRecordView[] }; hosts?: HostView[] }} ScenarioDetail
+ *   faults: { kind: string; name: string; type: string }[]; records: DnsRecordView[] }; hosts?: HostView[];
+ *   stsPolicy?: StsPolicyView }} ScenarioDetail
  * @typedef {{ scenario: string; title?: string; group?: string; expect: string; verdict: string; reason: string;
  *   evidence: { sessions: number; delivered: { tls: number; cleartext: number }; refused: number; messages: string[] } }} Grade
  * @typedef {{ run: string | null; summary: Record<string, number>; grades: Grade[] }} Report
@@ -344,8 +347,14 @@ async function pageScenario(id) {
       state.events.filter((e) => e.scenario === id),
       "No connection to this scenario yet.",
     );
+  const fetches = h("ul", { class: "sts-fetches" });
+  const renderFetches = () => fillStsFetches(fetches, state.events, id);
   renderActivity();
-  state.onEvents = renderActivity;
+  renderFetches();
+  state.onEvents = () => {
+    renderActivity();
+    renderFetches();
+  };
   return [
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Scenarios"), ` / ${s.group}`),
     h("h1", {}, h("code", {}, s.id), " ", expectBadge(s.expect)),
@@ -360,6 +369,7 @@ async function pageScenario(id) {
       h("p", {}, h("strong", {}, "Send a test: "), h("code", {}, `run-1@${s.domain.replace(/\.$/, "")}`)),
     ),
     s.dns ? dnsSection(s.dns) : h("p", { class: "muted" }, "This lab's API has no DNS or chain details for scenarios."),
+    s.stsPolicy ? stsSection(s.stsPolicy, fetches) : null,
     ...(s.hosts ?? []).map(hostSection),
     h("section", {}, h("h2", {}, "Live activity"), activity),
   ];
@@ -1022,3 +1032,54 @@ window.addEventListener("hashchange", async () => {
   window.scrollTo(0, 0);
 });
 route().then(startEvents);
+
+/**
+ * MTA-STS (RFC 8461): the policy as the lab serves it, the rule that decides the scenario, and the fetches seen.
+ * @param {StsPolicyView} p
+ * @param {HTMLElement} fetches
+ */
+function stsSection(p, fetches) {
+  return h(
+    "section",
+    { class: "sts" },
+    h("h2", {}, "MTA-STS policy"),
+    h(
+      "p",
+      {},
+      h("code", {}, `https://${p.host}/.well-known/mta-sts.txt`),
+      ` — mode ${p.mode}`,
+      p.fault ? `; the fetch is broken on purpose: ${p.fault}` : "",
+    ),
+    h("pre", {}, p.policy),
+    h("p", {}, h("strong", {}, "Deciding rule: "), p.rule),
+    p.tlsrpt ? h("p", {}, h("strong", {}, "TLS-RPT reports go to "), h("code", {}, p.tlsrpt)) : null,
+    h("p", {}, h("strong", {}, "By hand: "), h("code", {}, p.curl)),
+    h("h3", {}, "Policy fetches"),
+    fetches,
+  );
+}
+
+/**
+ * @param {HTMLElement} list
+ * @param {import("./model.ts").UiEvent[]} events
+ * @param {string} id
+ */
+function fillStsFetches(list, events, id) {
+  const mine = events.filter((e) => e.scenario === id && (e.kind === "sts-fetch" || e.kind === "sts-tls-error"));
+  list.replaceChildren(
+    ...(mine.length
+      ? mine
+          .slice(-20)
+          .map((e) =>
+            h(
+              "li",
+              {},
+              `${e.time} ${e.client ?? "?"} `,
+              e.kind === "sts-fetch"
+                ? `${String(e["method"])} ${String(e["path"])} → ${String(e["status"] || "no answer")} (${String(e["served"])})`
+                : `aborted the TLS handshake: ${String(e["reason"])}`,
+            ),
+          )
+      : [h("li", { class: "muted" }, "No policy fetch yet.")]),
+  );
+}
