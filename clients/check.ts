@@ -12,6 +12,7 @@
 // clients/user-config.ts) and `--image` (any MTA image, driven by --submit/--flush; clients/generic.ts).
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { withoutTrailingDot } from "../zones/names.js";
 import { type BuiltinClient, resolveClients } from "./builtin.js";
 import { checkAddress, checkDnsName, checkMountPath } from "./config-values.js";
 import { ContainerError, checkEngine, checkImage, clientImage, removeStaleContainers } from "./container.js";
@@ -32,6 +33,7 @@ import {
 import { type ClientOutcome, notAttempted } from "./outcome.js";
 import { POSTFIX_LOG, postfixDriver, postfixUserDriver } from "./postfix.js";
 import { type ProbeTool, probeDriver, probeGrade } from "./probe.js";
+import { recipientFor } from "./runs.js";
 import {
   CheckInputError,
   configName,
@@ -241,7 +243,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
         "or give --lab-url.",
     );
   }
-  const suffix = checkDnsName(manifest.suffix, { manifest: "suffix" }).replace(/\.$/, "");
+  const suffix = withoutTrailingDot(checkDnsName(manifest.suffix, { manifest: "suffix" }));
   for (const s of manifest.scenarios) checkDnsName(s.domain, { manifest: `the domain of scenario ${s.id}` });
   // Everything a user typed is checked before any container starts or any directory is written.
   if (options.eximDaneCiphers) checkGnutlsPriority(options.eximDaneCiphers);
@@ -329,7 +331,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   const anchors = [...(ta?.ds ?? []), ...(ta?.dnskey ?? [])];
   const outcomes = new Map<string, Map<string, ClientOutcome>>();
   const runColumn = async (col: MatrixColumn): Promise<void> => {
-    const recipients = scenarios.map((s) => `run-${col.runId}@${s.domain.replace(/\.$/, "")}`);
+    const recipients = scenarios.map((s) => recipientFor(col.runId, s));
     const kind = kindOf.get(col.id)!;
     const driverOptions: DriverOptions = {
       runId: col.runId,
@@ -387,8 +389,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
     if (kind.kind === "builtin" && !kind.client.sendsMail) {
       // A probe sends no mail, so the lab has nothing to grade: its verdict is held against `expect` here.
       const got = outcomes.get(col.id);
-      const recipient = (s: (typeof scenarios)[number]) =>
-        `run-${col.runId}@${s.domain.replace(/\.$/, "")}`.toLowerCase();
+      const recipient = (s: (typeof scenarios)[number]) => recipientFor(col.runId, s).toLowerCase();
       grades.set(
         col.id,
         new Map(
@@ -405,7 +406,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   }
 
   const rows: MatrixRow[] = scenarios.map((s) => {
-    const recipientOf = (col: MatrixColumn) => `run-${col.runId}@${s.domain.replace(/\.$/, "")}`.toLowerCase();
+    const recipientOf = (col: MatrixColumn) => recipientFor(col.runId, s).toLowerCase();
     const cells: MatrixRow["cells"] = {};
     for (const col of columns) {
       const grade = grades.get(col.id)?.get(s.id);

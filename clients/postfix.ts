@@ -8,6 +8,7 @@
 // (default `ns:.`, which the lab does not serve — so `ns:<lab suffix>`). RFC 7672 §2.2: with usable TLSA records
 // delivery is only over authenticated TLS; with insecure DNS Postfix falls back to opportunistic TLS ("may").
 import { join } from "node:path";
+import { withoutTrailingDot } from "../zones/names.js";
 import {
   type ClientContainer,
   type ClientContainerSpec,
@@ -32,7 +33,7 @@ export interface PostfixConfigOptions {
 /** main.cf for a DANE client: pure, so tests can read it. */
 export function postfixMainCf(o: PostfixConfigOptions): string {
   const hostname = o.hostname ?? `postfix.${SENDER_DOMAIN}`;
-  const suffix = o.suffix.replace(/\.$/, "");
+  const suffix = withoutTrailingDot(o.suffix);
   return `# Postfix DANE client for danelab (clients/postfix.ts).
 compatibility_level = 3.6
 myhostname = ${hostname}

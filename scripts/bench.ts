@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { ContainerError } from "../clients/container.js";
 import type { Manifest } from "../lab/manifest.js";
 import { buildLab } from "../lab/up.js";
+import { withoutTrailingDot } from "../zones/names.js";
 import { PeerError, requireCommand, startNsd, startPostfix, waitForDns } from "./bench/peers.js";
 import { ldnsScript, opensslScript } from "./bench/shell-way.js";
 import { smtpLoad } from "./bench/smtp-load.js";
@@ -296,7 +297,7 @@ async function benchDnsSmtpMemory() {
       // deliberately never answers (the `timeout` fault): a query that is never answered holds one of dnsperf's
       // outstanding slots for its whole timeout and would measure the fault, not the server.
       const mix = lab.manifest.scenarios.flatMap((s) => {
-        const mx = s.mx[0]!.host.replace(/\.$/, "");
+        const mx = withoutTrailingDot(s.mx[0]!.host);
         return [`${s.domain} MX`, `${mx} A`, `_25._tcp.${mx} TLSA`, `no-such-name.${s.domain} A`];
       });
       const answered = mix.filter((line) => {
@@ -361,8 +362,8 @@ async function benchDnsSmtpMemory() {
       const target =
         lab.manifest.scenarios.find((s) => s.expect === "deliver" && s.mx.length === 1) ?? lab.manifest.scenarios[0]!;
       const mx = target.mx[0]!;
-      const serverName = mx.host.replace(/\.$/, "");
-      const recipient = `run-bench@${target.domain.replace(/\.$/, "")}`;
+      const serverName = withoutTrailingDot(mx.host);
+      const recipient = `run-bench@${withoutTrailingDot(target.domain)}`;
       let peakRss = 0;
       const sampler = setInterval(() => {
         rssMb(lab.child.pid!).then(
@@ -398,7 +399,7 @@ async function benchDnsSmtpMemory() {
         address: POSTFIX,
         keyFile: join(certs, `${target.id}_leaf.key`),
         chainFile: join(certs, `${serverName}.chain.pem`),
-        domain: lab.manifest.suffix.replace(/\.$/, ""),
+        domain: withoutTrailingDot(lab.manifest.suffix),
       });
       const pfRuns = [];
       try {

@@ -3,6 +3,9 @@
 // names RFC 4034 §6.2 says to lower-case and strips dns-packet's RDLENGTH prefix.
 import { createRequire } from "node:module";
 import dnsPacket from "dns-packet";
+import { fqdn, normalizeName } from "./names.js";
+
+export { fqdn, normalizeName };
 
 export type Answer = dnsPacket.Answer;
 
@@ -29,17 +32,6 @@ export function typeCode(type: string): number {
 /** The mnemonic for a type number (52 → "TLSA"). */
 export function typeName(code: number): string {
   return types.toString(code);
-}
-
-/** dns-packet's name convention: lower case, no trailing dot, the root is "". */
-export function normalizeName(name: string): string {
-  const n = name.trim().toLowerCase();
-  return n === "." ? "" : n.replace(/\.$/, "");
-}
-
-/** "" → ".", "a.b" → "a.b." — the presentation form (RFC 1035 §5.1). */
-export function fqdn(name: string): string {
-  return name === "" ? "." : `${name}.`;
 }
 
 export function labels(name: string): string[] {
