@@ -10,47 +10,35 @@
 // Besides the built-in columns, a mail admin's own MTA: `--exim-config DIR` / `--postfix-config DIR` (a copy of their
 // /etc/exim4 or /etc/postfix, run in the Debian image with only the lab's necessary changes, printed; see
 // clients/user-config.ts) and `--image` (any MTA image, driven by --submit/--flush; clients/generic.ts).
+//
+// The columns and their drivers are planned in columns.ts; the command-line front end is check-command.ts.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { withoutTrailingDot } from "../zones/names.js";
-import { type BuiltinClient, resolveClients } from "./builtin.js";
+import { resolveClients } from "./builtin.js";
+import { type ColumnKind, imageOf, makeDriver, planColumns } from "./columns.js";
 import { checkAddress, checkDnsName, checkMountPath } from "./config-values.js";
-import { ContainerError, checkEngine, checkImage, clientImage, removeStaleContainers } from "./container.js";
-import { type DriverOptions, deliverAll, type MtaDriver } from "./driver.js";
-import { checkGnutlsPriority, eximDriver, eximUserDriver } from "./exim.js";
-import { checkGenericMta, type GenericMta, genericDriver, imageName } from "./generic.js";
+import { ContainerError, checkEngine, checkImage, removeStaleContainers } from "./container.js";
+import { type DriverOptions, deliverAll } from "./driver.js";
+import { checkGnutlsPriority } from "./exim.js";
+import type { GenericMta } from "./generic.js";
 import { fetchManifest, fetchReport, LabAccessError, type LabManifest, readManifest } from "./lab-api.js";
 import {
   formatMatrix,
   type LabGrade,
-  MATRIX_FORMATS,
   type Matrix,
   type MatrixColumn,
-  type MatrixFormat,
   type MatrixRow,
   matrixExitCode,
 } from "./matrix.js";
 import { type ClientOutcome, notAttempted } from "./outcome.js";
-import { POSTFIX_LOG, postfixDriver, postfixUserDriver } from "./postfix.js";
-import { type ProbeTool, probeDriver, probeGrade } from "./probe.js";
+import { POSTFIX_LOG } from "./postfix.js";
+import { type ProbeTool, probeGrade } from "./probe.js";
 import { recipientFor } from "./runs.js";
-import {
-  CheckInputError,
-  configName,
-  describeChanges,
-  type PreparedConfig,
-  prepareEximConfig,
-  preparePostfixConfig,
-} from "./user-config.js";
+import { describeChanges, type PreparedConfig, prepareEximConfig, preparePostfixConfig } from "./user-config.js";
 
 export { resolveClients };
 export type DnsMode = "resolver" | "unbound";
-
-/**
- * What `danelab check` runs when no client is named: today's Debian stable (13, trixie) Exim and Postfix, plus the
- * seed's pair on Debian 12 — Exim with GnuTLS, as Debian ships it, and the same Exim rebuilt with OpenSSL.
- */
-export const DEFAULT_CLIENTS = ["exim@trixie", "postfix@trixie", "exim@bookworm", "exim-openssl@bookworm"] as const;
 
 export interface CheckOptions {
   /** The lab's manifest (default `.lab/manifest.json`); ignored when only labUrl is given and this file is missing. */
@@ -103,84 +91,6 @@ export function runStamp(d = new Date()): string {
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "");
 }
-
-/** What one column runs: a built-in client, a user's configuration directory, or any MTA image. */
-type ColumnKind =
-  | { kind: "builtin"; name: string; client: BuiltinClient }
-  | { kind: "exim-config" | "postfix-config"; name: string; dir: string }
-  | { kind: "image"; name: string; mta: GenericMta };
-
-/**
- * The columns in order: built-in clients, then --exim-config, --postfix-config, --image. Without --client the
- * built-in ones run only when no user MTA is given. Names are unique (a second `exim:etc` becomes `exim:etc-2`).
- */
-function planColumns(o: CheckOptions): ColumnKind[] {
-  const user = (o.eximConfigs?.length ?? 0) + (o.postfixConfigs?.length ?? 0) + (o.generic ? 1 : 0);
-  const builtin = resolveClients(o.clients ?? (user > 0 ? [] : [...DEFAULT_CLIENTS]));
-  const kinds: ColumnKind[] = builtin.map((client) => ({ kind: "builtin", name: client.name, client }));
-  const unique = (name: string) => {
-    let n = name;
-    for (let i = 2; kinds.some((k) => k.name === n); i++) n = `${name}-${i}`;
-    return n;
-  };
-  for (const dir of o.eximConfigs ?? [])
-    kinds.push({ kind: "exim-config", name: unique(`exim:${configName(dir)}`), dir });
-  for (const dir of o.postfixConfigs ?? [])
-    kinds.push({ kind: "postfix-config", name: unique(`postfix:${configName(dir)}`), dir });
-  if (o.generic) {
-    const mta = checkGenericMta(o.generic);
-    kinds.push({ kind: "image", name: unique(`image:${imageName(mta.image)}`), mta });
-  }
-  if (kinds.length === 0) {
-    throw new CheckInputError(
-      "Nothing to check: give --client (exim, exim-try, exim-strict, postfix), --exim-config DIR, --postfix-config " +
-        "DIR, or --image IMAGE with --submit and --flush.",
-    );
-  }
-  return kinds;
-}
-
-function imageOf(kind: ColumnKind, o: CheckOptions): string {
-  switch (kind.kind) {
-    case "image":
-      return kind.mta.image;
-    case "exim-config":
-      return o.eximImage ?? clientImage("exim");
-    case "postfix-config":
-      return o.postfixImage ?? clientImage("postfix");
-    default:
-      return clientImage(kind.client.image);
-  }
-}
-
-function makeDriver(
-  id: string,
-  kind: ColumnKind,
-  config: PreparedConfig | undefined,
-  o: DriverOptions,
-  pending: () => Promise<number>,
-): MtaDriver {
-  switch (kind.kind) {
-    case "exim-config":
-      return eximUserDriver(config!, id, o);
-    case "postfix-config":
-      return postfixUserDriver(config!, id, o);
-    case "image":
-      return genericDriver(kind.mta, id, { ...o, pending });
-    default:
-      // The column id (with its DNS mode) names the container and its work directory: two modes, two resolv.confs.
-      switch (kind.client.driver) {
-        case "postfix":
-          return postfixDriver(o, id);
-        case "exim-try":
-        case "exim-strict":
-          return eximDriver(kind.client.driver === "exim-try" ? "try" : "strict", o, id);
-        default:
-          return probeDriver(kind.client.driver, id, o);
-      }
-  }
-}
-
 /** The address a client MTA must use as its only nameserver for one DNS mode (resolv.conf cannot name a port). */
 export function nameserverFor(manifest: LabManifest, mode: DnsMode): string {
   if (mode === "unbound") {
@@ -437,96 +347,3 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   writeFileSync(join(dir, "matrix.txt"), formatMatrix(matrix, "table"));
   return { matrix, dir, exitCode: matrixExitCode(matrix) };
 }
-
-/** Options as `danelab check` parses them (commander): lists as arrays or comma-separated strings. */
-export interface CheckCommandOptions {
-  client?: string | string[];
-  mode?: string | string[];
-  only?: string | string[];
-  format?: string;
-  /** The lab's manifest; default `<stateDir>/manifest.json`. */
-  manifest?: string;
-  labUrl?: string;
-  /** The lab's state directory (default `.lab`): its manifest is read and the results are saved under it. */
-  stateDir?: string;
-  eximDaneCiphers?: string;
-  eximConfig?: string | string[];
-  postfixConfig?: string | string[];
-  eximImage?: string;
-  postfixImage?: string;
-  image?: string;
-  submit?: string;
-  flush?: string;
-  log?: string;
-  start?: string;
-}
-
-const listOf = (v: string | string[] | undefined): string[] | undefined =>
-  v === undefined
-    ? undefined
-    : (Array.isArray(v) ? v : [v])
-        .flatMap((x) => x.split(","))
-        .map((x) => x.trim())
-        .filter(Boolean);
-
-/**
- * The whole `danelab check` command: runs the matrix, prints it to stdout in the chosen format, returns the exit code
- * (0 all graded cells pass, 1 some failed, 2 a client could not run). Bad options throw an Error with a message.
- */
-export async function checkCommand(o: CheckCommandOptions): Promise<number> {
-  const format = (o.format ?? "table") as MatrixFormat;
-  if (!MATRIX_FORMATS.includes(format)) {
-    throw new CheckInputError(`unknown --format "${o.format}": choose one of ${MATRIX_FORMATS.join(", ")}`);
-  }
-  const modes = (listOf(o.mode) ?? ["resolver"]) as DnsMode[];
-  for (const m of modes) {
-    if (m !== "resolver" && m !== "unbound")
-      throw new CheckInputError(`unknown --mode "${m}": choose resolver, unbound or both`);
-  }
-  const only = listOf(o.only);
-  const manifestPath =
-    o.manifest ?? (o.labUrl && !o.stateDir ? undefined : join(o.stateDir ?? ".lab", "manifest.json"));
-  const generic = o.image !== undefined ? { image: o.image } : undefined;
-  const orphan = (["submit", "flush", "log", "start"] as const).filter((k) => o[k] !== undefined);
-  if (!generic && orphan.length > 0) {
-    throw new CheckInputError(
-      `${orphan.map((k) => `--${k}`).join(", ")} only work(s) with --image IMAGE (any MTA image): give the image, ` +
-        "or use --exim-config/--postfix-config for a Debian Exim or Postfix configuration.",
-    );
-  }
-  const clients = listOf(o.client);
-  // Directories are taken whole (a name may hold a comma); the option repeats for several.
-  const eximConfigs = o.eximConfig === undefined ? undefined : [o.eximConfig].flat();
-  const postfixConfigs = o.postfixConfig === undefined ? undefined : [o.postfixConfig].flat();
-  const result = await runCheck({
-    ...(clients ? { clients } : {}),
-    ...(eximConfigs ? { eximConfigs } : {}),
-    ...(postfixConfigs ? { postfixConfigs } : {}),
-    ...(o.eximImage ? { eximImage: o.eximImage } : {}),
-    ...(o.postfixImage ? { postfixImage: o.postfixImage } : {}),
-    ...(generic
-      ? {
-          generic: {
-            ...generic,
-            ...(o.submit !== undefined ? { submit: o.submit } : {}),
-            ...(o.flush !== undefined ? { flush: o.flush } : {}),
-            ...(o.log !== undefined ? { log: o.log } : {}),
-            ...(o.start !== undefined ? { start: o.start } : {}),
-          },
-        }
-      : {}),
-    modes,
-    ...(only?.length ? { only } : {}),
-    ...(manifestPath ? { manifestPath } : {}),
-    ...(o.labUrl ? { labUrl: o.labUrl } : {}),
-    ...(o.stateDir ? { stateDir: o.stateDir } : {}),
-    ...(o.eximDaneCiphers ? { eximDaneCiphers: o.eximDaneCiphers } : {}),
-  });
-  // When no column ran, the matrix would be empty: the reasons (already printed) are all there is to say.
-  if (result.matrix.columns.some((c) => !c.error)) process.stdout.write(formatMatrix(result.matrix, format));
-  process.stderr.write(`check: results saved in ${result.dir}\n`);
-  return result.exitCode;
-}
-
-/** The name lab/cli.ts imports. */
-export const runCheckCommand = checkCommand;

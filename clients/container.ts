@@ -10,6 +10,7 @@
 // - `/etc/resolv.conf` copied into a container is silently replaced by Docker's own: it is bind-mounted read-only
 //   from a file we write (`nameserver <lab DNS>` + `options trust-ad edns0`, without which glibc strips the AD bit and
 //   the MTA never sees DNSSEC-validated answers).
+// - Every driver (Exim, Postfix, the probes, any image) holds one container per column the same way: DriverContainer.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -201,4 +202,37 @@ export async function startClientContainer(spec: ClientContainerSpec): Promise<C
       await started.stop({ timeout: 1, remove: true }).catch(() => {});
     },
   };
+}
+
+/**
+ * The one container of a driver's column, as every driver holds it: started with the lab's resolv.conf and a host
+ * directory named after the column (its label), reached through `need()` — an error before start() — and stopped.
+ */
+export class DriverContainer {
+  private container: ClientContainer | null = null;
+
+  constructor(
+    readonly variant: string,
+    private readonly lab: { workDir: string; nameserver: string },
+  ) {}
+
+  async start(spec: Omit<ClientContainerSpec, "label" | "hostDir" | "resolvConf">): Promise<ClientContainer> {
+    this.container = await startClientContainer({
+      ...spec,
+      label: this.variant,
+      hostDir: join(this.lab.workDir, this.variant.replace(/[^A-Za-z0-9._-]/g, "_")),
+      resolvConf: resolvConfFor(this.lab.nameserver),
+    });
+    return this.container;
+  }
+
+  need(): ClientContainer {
+    if (!this.container) throw new Error(`${this.variant}: start() first`);
+    return this.container;
+  }
+
+  async stop(): Promise<void> {
+    await this.container?.stop();
+    this.container = null;
+  }
 }

@@ -11,14 +11,7 @@
 //   fail loudly.
 // DANE needs DNSSEC-validated answers (RFC 7672 §2.1): `dns_dnssec_ok = 1` sets the DO bit, the router requests
 // DNSSEC, and resolv.conf carries `options trust-ad` (clients/container.ts) so glibc passes the AD bit on.
-import { join } from "node:path";
-import {
-  type ClientContainer,
-  type ClientContainerSpec,
-  clientImage,
-  resolvConfFor,
-  startClientContainer,
-} from "./container.js";
+import { type ClientContainer, type ClientContainerSpec, clientImage, DriverContainer } from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, testMessage } from "./driver.js";
 import { parseEximLog } from "./exim-log.js";
 import type { ClientOutcome } from "./outcome.js";
@@ -191,50 +184,40 @@ function eximContainerDriver(
   options: DriverOptions,
   spec: Pick<ClientContainerSpec, "files" | "mounts"> & { prepare: (c: ClientContainer) => Promise<string> },
 ): MtaDriver {
-  let container: ClientContainer | null = null;
+  const box = new DriverContainer(variant, options);
   let mainlog = "/var/log/exim4/mainlog";
-  const need = () => {
-    if (!container) throw new Error(`${variant}: start() first`);
-    return container;
-  };
   const sender = `SENDER=sender@${SENDER_DOMAIN};`;
   return {
     variant,
     async start() {
-      container = await startClientContainer({
+      const container = await box.start({
         image: options.image ?? clientImage("exim"),
-        label: variant,
         command: ["sleep", "infinity"],
         files: [...spec.files, { target: "/danelab/message", content: testMessage(options.runId, variant) }],
         ...(spec.mounts ? { mounts: spec.mounts } : {}),
-        hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
-        resolvConf: resolvConfFor(options.nameserver),
         readyCommand: "true",
       });
       mainlog = await spec.prepare(container);
     },
     async submit(recipients) {
-      const r = await need().sh(`${sender} ${SUBMIT}`, ...recipients);
+      const r = await box.need().sh(`${sender} ${SUBMIT}`, ...recipients);
       if (r.exitCode !== 0 && r.stderr.trim())
         options.log?.(`${variant}: exim -odi: ${r.stderr.trim().split("\n")[0]}`);
     },
     async retry() {
-      const r = await need().sh(RETRY);
+      const r = await box.need().sh(RETRY);
       return Number.parseInt(r.stdout.trim().split("\n").pop() ?? "0", 10) || 0;
     },
     async queued() {
-      const r = await need().sh(`${sender} ${QUEUED_OURS}`);
+      const r = await box.need().sh(`${sender} ${QUEUED_OURS}`);
       return Number.parseInt(r.stdout.trim(), 10) || 0;
     },
     async outcomes(recipients): Promise<Map<string, ClientOutcome>> {
-      return parseEximLog(await need().readFile(mainlog), recipients);
+      return parseEximLog(await box.need().readFile(mainlog), recipients);
     },
     async rawLog() {
-      return need().readFile(mainlog);
+      return box.need().readFile(mainlog);
     },
-    async stop() {
-      await container?.stop();
-      container = null;
-    },
+    stop: () => box.stop(),
   };
 }

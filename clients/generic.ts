@@ -4,7 +4,7 @@
 // listener), and runs the flush command between retry rounds. The verdicts are the lab's, from the server side, so
 // they hold for any client; the client-side cell is the last line of --log that names the scenario's recipient.
 import { connect } from "node:net";
-import { type ClientContainer, ContainerError, resolvConfFor, startClientContainer } from "./container.js";
+import { ContainerError, DriverContainer } from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, testMessage } from "./driver.js";
 import type { ClientOutcome } from "./outcome.js";
 import { submitOne } from "./smtp-submit.js";
@@ -131,11 +131,7 @@ export function genericDriver(
   variant: string,
   options: DriverOptions & { pending: () => Promise<number> },
 ): MtaDriver {
-  let container: ClientContainer | null = null;
-  const need = () => {
-    if (!container) throw new Error(`${variant}: start() first`);
-    return container;
-  };
+  const box = new DriverContainer(variant, options);
   const smtp = g.submit === "sendmail" ? null : parseSmtpUrl(g.submit);
   const message = testMessage(options.runId, variant);
   const sender = `sender@${SENDER_DOMAIN}`;
@@ -143,14 +139,11 @@ export function genericDriver(
     variant,
     async start() {
       try {
-        container = await startClientContainer({
+        await box.start({
           image: g.image,
-          label: variant,
           // With --start the image's own command is replaced by a sleeper and the start command runs in it.
           ...(g.start ? { entrypoint: ["sleep", "infinity"] } : {}),
           files: [{ target: "/danelab/message", content: message }],
-          hostDir: `${options.workDir}/${variant.replace(/[^A-Za-z0-9._-]/g, "_")}`,
-          resolvConf: resolvConfFor(options.nameserver),
           readyCommand: "true",
         });
       } catch (err) {
@@ -161,7 +154,7 @@ export function genericDriver(
         );
       }
       if (g.start) {
-        const r = await container.sh(`timeout ${START_LIMIT_S} sh -c "$1" 2>&1`, g.start);
+        const r = await box.need().sh(`timeout ${START_LIMIT_S} sh -c "$1" 2>&1`, g.start);
         if (r.exitCode !== 0) {
           throw new CheckInputError(
             `--start '${g.start}' failed in ${g.image} (exit ${r.exitCode}` +
@@ -177,7 +170,7 @@ export function genericDriver(
           throw new CheckInputError((err as Error).message);
         }
       } else {
-        const r = await container.sh("command -v sendmail || ls /usr/sbin/sendmail /usr/lib/sendmail 2>/dev/null");
+        const r = await box.need().sh("command -v sendmail || ls /usr/sbin/sendmail /usr/lib/sendmail 2>/dev/null");
         if (!r.stdout.trim()) {
           throw new CheckInputError(
             `--submit sendmail, but ${g.image} has no sendmail command. Submit over SMTP instead ` +
@@ -202,14 +195,16 @@ export function genericDriver(
         for (const f of failed) options.log?.(`${variant}: submission failed: ${(f.reason as Error).message}`);
         return;
       }
-      const r = await need().sh(
-        `for r in "$@"; do (timeout ${SUBMIT_LIMIT_S} sendmail -f "${sender}" "$r" < /danelab/message || echo "sendmail failed for $r" >&2) & done; wait`,
-        ...recipients,
-      );
+      const r = await box
+        .need()
+        .sh(
+          `for r in "$@"; do (timeout ${SUBMIT_LIMIT_S} sendmail -f "${sender}" "$r" < /danelab/message || echo "sendmail failed for $r" >&2) & done; wait`,
+          ...recipients,
+        );
       if (r.stderr.trim()) options.log?.(`${variant}: ${r.stderr.trim().split("\n")[0]}`);
     },
     async retry() {
-      const r = await need().sh(`timeout ${FLUSH_LIMIT_S} sh -c "$1" 2>&1`, g.flush);
+      const r = await box.need().sh(`timeout ${FLUSH_LIMIT_S} sh -c "$1" 2>&1`, g.flush);
       if (r.exitCode !== 0)
         options.log?.(`${variant}: --flush '${g.flush}' exited ${r.exitCode}: ${r.stdout.trim().split("\n")[0]}`);
       return options.pending();
@@ -218,14 +213,11 @@ export function genericDriver(
     queued: () => options.pending(),
     async outcomes(recipients) {
       if (!g.log) return genericOutcomes(null, recipients);
-      return genericOutcomes(await need().readFile(g.log), recipients);
+      return genericOutcomes(await box.need().readFile(g.log), recipients);
     },
     async rawLog() {
-      return g.log ? need().readFile(g.log) : "";
+      return g.log ? box.need().readFile(g.log) : "";
     },
-    async stop() {
-      await container?.stop();
-      container = null;
-    },
+    stop: () => box.stop(),
   };
 }

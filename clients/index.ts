@@ -5,17 +5,8 @@
 // programs use `runCheck`.
 
 export { BUILTIN_CLIENTS, type BuiltinClient, knownClientNames } from "./builtin.js";
-export {
-  type CheckCommandOptions,
-  type CheckOptions,
-  type CheckResult,
-  checkCommand,
-  type DnsMode,
-  nameserverFor,
-  resolveClients,
-  runCheck,
-  runCheckCommand,
-} from "./check.js";
+export { type CheckOptions, type CheckResult, type DnsMode, nameserverFor, resolveClients, runCheck } from "./check.js";
+export { type CheckCommandOptions, checkCommand, runCheckCommand } from "./check-command.js";
 export { ContainerError, removeStaleContainers } from "./container.js";
 export { type DriverOptions, deliverAll, type MtaDriver } from "./driver.js";
 export { checkGnutlsPriority, type EximMode, eximConfig, eximDriver, eximUserDriver } from "./exim.js";

@@ -7,15 +7,9 @@
 // `smtp_dns_support_level = dnssec`; Postfix checks that the resolver passes the AD bit by probing `dnssec_probe`
 // (default `ns:.`, which the lab does not serve — so `ns:<lab suffix>`). RFC 7672 §2.2: with usable TLSA records
 // delivery is only over authenticated TLS; with insecure DNS Postfix falls back to opportunistic TLS ("may").
-import { join } from "node:path";
+
 import { withoutTrailingDot } from "../zones/names.js";
-import {
-  type ClientContainer,
-  type ClientContainerSpec,
-  clientImage,
-  resolvConfFor,
-  startClientContainer,
-} from "./container.js";
+import { type ClientContainer, type ClientContainerSpec, clientImage, DriverContainer } from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, sleep, testMessage } from "./driver.js";
 import type { ClientOutcome } from "./outcome.js";
 import { parsePostfixLog } from "./postfix-log.js";
@@ -177,17 +171,12 @@ function postfixContainerDriver(
   spec: Pick<ClientContainerSpec, "command" | "files" | "mounts">,
 ): MtaDriver {
   const limit = options.settleLimitMs ?? 90_000;
-  let container: ClientContainer | null = null;
-  const need = () => {
-    if (!container) throw new Error(`${variant}: start() first`);
-    return container;
-  };
+  const box = new DriverContainer(variant, options);
   return {
     variant,
     async start() {
-      container = await startClientContainer({
+      await box.start({
         image: options.image ?? clientImage("postfix"),
-        label: variant,
         ...spec,
         files: [
           ...spec.files,
@@ -196,20 +185,18 @@ function postfixContainerDriver(
           { target: "/var/spool/postfix/quick-start", content: "" },
           { target: "/danelab/message", content: testMessage(options.runId, variant) },
         ],
-        hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
-        resolvConf: resolvConfFor(options.nameserver),
         readyCommand: "postfix status",
       });
     },
     async submit(recipients) {
-      const c = need();
+      const c = box.need();
       const before = await statusLines(c);
       const r = await c.sh(`SENDER=sender@${SENDER_DOMAIN}; ${SUBMIT}`, ...recipients);
       if (r.stderr.trim()) options.log?.(`${variant}: ${r.stderr.trim().split("\n")[0]}`);
       await settle(c, before, recipients.length, limit);
     },
     async retry() {
-      const c = need();
+      const c = box.need();
       const { total } = await queueState(c);
       if (total === 0) return 0;
       const before = await statusLines(c);
@@ -218,17 +205,14 @@ function postfixContainerDriver(
       return total;
     },
     async queued() {
-      return (await queueState(need())).total;
+      return (await queueState(box.need())).total;
     },
     async outcomes(recipients): Promise<Map<string, ClientOutcome>> {
-      return parsePostfixLog(await need().readFile(POSTFIX_LOG), recipients);
+      return parsePostfixLog(await box.need().readFile(POSTFIX_LOG), recipients);
     },
     async rawLog() {
-      return need().readFile(POSTFIX_LOG);
+      return box.need().readFile(POSTFIX_LOG);
     },
-    async stop() {
-      await container?.stop();
-      container = null;
-    },
+    stop: () => box.stop(),
   };
 }

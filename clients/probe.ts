@@ -11,9 +11,8 @@
 // gnutls-cli --dane is not a column: here (GnuTLS 3.7.9) it insists on PKI verification as well, and with
 // --no-ca-verification it reports "DANE verification error: The requested data are not available" even for
 // many-tlsa, so its verdict says nothing about DANE.
-import { join } from "node:path";
 import type { ClientDriverKind } from "./builtin.js";
-import { type ClientContainer, clientImage, resolvConfFor, startClientContainer } from "./container.js";
+import { clientImage, DriverContainer } from "./container.js";
 import type { DriverOptions, MtaDriver } from "./driver.js";
 import type { LabGrade } from "./matrix.js";
 import type { ClientOutcome } from "./outcome.js";
@@ -111,30 +110,23 @@ function temporary(p: ProbeResult): boolean {
 }
 
 export function probeDriver(tool: ProbeTool, variant: string, options: DriverOptions): MtaDriver {
-  let container: ClientContainer | null = null;
+  const box = new DriverContainer(variant, options);
   const results = new Map<string, ProbeResult>();
-  const need = () => {
-    if (!container) throw new Error(`${variant}: start() first`);
-    return container;
-  };
   return {
     variant,
     async start() {
       const anchors = options.trustAnchors ?? [];
-      container = await startClientContainer({
+      await box.start({
         image: options.image ?? clientImage("probe"),
-        label: variant,
         entrypoint: ["sleep"],
         command: ["infinity"],
         // libdane (danetool --local-dns) reads the DNSSEC root anchor from this compiled-in path.
         files: anchors.length > 0 ? [{ target: "/usr/share/dns/root.key", content: `${anchors.join("\n")}\n` }] : [],
-        hostDir: join(options.workDir, variant.replace(/[^A-Za-z0-9._-]/g, "_")),
-        resolvConf: resolvConfFor(options.nameserver),
         readyCommand: "true",
       });
     },
     async submit(recipients) {
-      const c = need();
+      const c = box.need();
       // A few at a time: a burst of DNS lookups from every scenario at once starves the lab's resolver on 2 cores.
       const queue = [...recipients];
       const worker = async () => {
@@ -175,9 +167,6 @@ export function probeDriver(tool: ProbeTool, variant: string, options: DriverOpt
     async rawLog() {
       return [...results].map(([r, p]) => `### ${r}\n${p.output}`).join("\n");
     },
-    async stop() {
-      await container?.stop();
-      container = null;
-    },
+    stop: () => box.stop(),
   };
 }

@@ -95,7 +95,7 @@ catalogueOptions(
   )
   .option(
     "--allow-remote",
-    "let --http-address/--dns-address/--smtp-address/--resolver-address be outside 127.0.0.0/8 (the API has no " +
+    "let --http-address/--dns-address/--smtp-address/--resolver-address/--sts-address be outside 127.0.0.0/8 (the API has no " +
       "authentication and the DNS answers anyone: only on a network you trust)",
   )
   .option(
@@ -108,6 +108,12 @@ catalogueOptions(
       .default("none"),
   )
   .option("--resolver-address <ip>", "address for --resolver unbound", ipv4Loopback, DEFAULTS.resolverAddress)
+  .option(
+    "--sts-address <ip>",
+    "address of the MTA-STS policy server (HTTPS), where every mta-sts.<domain> points (default: the DNS address)",
+    ipv4Loopback,
+  )
+  .option("--sts-port <port>", "port of the MTA-STS policy server; senders use 443 only (RFC 8461 §3.3)", port, 443)
   .option("--mail-quota <MB>", "most mail the store keeps; past it clients get 452 4.3.1 (default 1024)", megabytes)
   .option("--events-max-size <MB>", "rotate events.jsonl past this size (default 64)", megabytes)
   .option("--events-keep <n>", "rotated event files kept, events.jsonl.1 … .n (default 4)", count)
@@ -124,6 +130,8 @@ catalogueOptions(
       httpPort: opts.http === false ? null : opts.httpPort,
       resolver: opts.resolver,
       resolverAddress: opts.resolverAddress,
+      ...(opts.stsAddress ? { stsAddress: opts.stsAddress } : {}),
+      stsPort: opts.stsPort,
       allowRemote: opts.allowRemote === true,
       ...(opts.mailQuota !== undefined ? { mailQuotaBytes: opts.mailQuota } : {}),
       ...(opts.eventsMaxSize !== undefined ? { eventsMaxFileBytes: opts.eventsMaxSize } : {}),
@@ -293,7 +301,7 @@ Each is one column of the matrix: the lab's grade (from what arrived at its serv
 Results: <state-dir>/checks/<time>/ (matrix.json, matrix.md, junit.xml, each MTA's log, the edited copies).`,
   )
   .action(async (opts) => {
-    const { runCheckCommand } = await import("../clients/check.js");
+    const { runCheckCommand } = await import("../clients/check-command.js");
     try {
       process.exitCode = await runCheckCommand(opts);
     } catch (err) {

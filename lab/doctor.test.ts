@@ -2,20 +2,17 @@
 // real tools print (Debian 12); test/doctor.test.ts runs the real doctor on this host.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { doctorExitCode, formatResults } from "./doctor.js";
 import {
-  doctorExitCode,
   failureLine,
-  formatResults,
-  IMAGE_TOOL_CHECKS,
   judgeDocker,
   judgeNode,
   judgePort,
   judgeResolvConf,
   judgeStateDir,
   judgeTool,
-  TOOL_CHECKS,
-  type ToolCheck,
-} from "./doctor.js";
+} from "./doctor-judge.js";
+import { IMAGE_TOOL_CHECKS, TOOL_CHECKS, type ToolCheck } from "./doctor-tools.js";
 
 const check = (name: string): ToolCheck => {
   const c = [...TOOL_CHECKS, ...IMAGE_TOOL_CHECKS].find((t) => t.name === name);

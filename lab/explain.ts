@@ -1,8 +1,10 @@
 // `danelab explain <id>`: everything a mail admin or trainer needs to understand one scenario without reading code —
 // what it teaches (with RFC sections), its DNS records as published, the chain each MX host presents (subject, SANs,
 // keyUsage, extKeyUsage, validity per certificate, and which certificate each TLSA record matches), and the commands to
-// look at it by hand with the lab's real values.
-import { describeCertificate, tlsaAssociationData } from "../certs/index.js";
+// look at it by hand with the lab's real values. Which record matches which certificate is dane/'s answer, the same
+// the scenario page (lab/ui-data.ts) shows.
+import { describeCertificate } from "../certs/index.js";
+import { associationMatches } from "../dane/index.js";
 import { tlsaRdata } from "./catalogue/compile.js";
 import { buildLab, DEFAULTS, type LabOptions } from "./up.js";
 
@@ -57,12 +59,7 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
       chain.forEach((name, depth) => {
         const cert = built.pki.get(name);
         const d = describeCertificate(cert.der);
-        const matches = tlsa.filter(
-          ({ rdata }) =>
-            rdata.selector <= 1 &&
-            rdata.matching <= 2 &&
-            tlsaAssociationData(cert.der, rdata.selector as 0 | 1, rdata.matching as 0 | 1 | 2) === rdata.hex,
-        );
+        const matches = tlsa.filter(({ rdata }) => associationMatches(cert.der, rdata));
         out.push(`    [${depth}] ${name}  subject: ${d.subject || "(empty)"}  issuer: ${d.issuer}`);
         out.push(`        key ${d.keyType}; SAN: ${d.san.length ? abbreviate(d.san) : "(no SAN extension)"}`);
         out.push(

@@ -1,5 +1,6 @@
 // `danelab export`: the lab's data for other tools — every signed zone in RFC 1035 presentation form (for NSD, BIND,
-// ldns-verify-zone), trust anchors for unbound/delv/BIND, and every certificate chain and key as PEM.
+// ldns-verify-zone), trust anchors for unbound/delv/BIND (the file list is zones/ `exportFiles`, which `danelab up`
+// also writes into its state directory), and every certificate chain and key as PEM.
 //
 // The output directory must be new or empty (or the user says --force), and nothing is written through a symbolic
 // link: each file is unlinked and created afresh with O_EXCL (which refuses a link in its place), and the directory
@@ -17,7 +18,8 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { chainPem } from "../certs/index.js";
-import { buildLab, delvTrustAnchors, type LabOptions } from "./up.js";
+import { exportFiles } from "../zones/index.js";
+import { buildLab, type LabOptions } from "./up.js";
 
 /** The output directory cannot be used: one paragraph with the cause and the fix. */
 export class ExportError extends Error {
@@ -39,13 +41,7 @@ export async function exportLab(outDir: string, options: LabOptions & { force?: 
   realDir(outDir, 0o755, force);
   realDir(join(outDir, "zones"), 0o755, force);
   realDir(join(outDir, "certs"), 0o700, force);
-  for (const zone of built.tree.zones) {
-    write(join(outDir, "zones", `${zone.origin === "" ? "root" : zone.origin}.zone`), zone.toZoneFile());
-  }
-  const { ds, dnskey } = built.tree.trustAnchors;
-  write(join(outDir, "root.ds"), `${ds.join("\n")}\n`);
-  write(join(outDir, "root.dnskey"), `${dnskey.join("\n")}\n`);
-  write(join(outDir, "trust-anchors.conf"), delvTrustAnchors(ds)); // delv -a / BIND
+  for (const file of exportFiles(built.tree)) write(join(outDir, file.path), file.text);
   for (const name of built.pki.names()) {
     const cert = built.pki.get(name);
     const base = join(outDir, "certs", name.replaceAll("/", "_"));

@@ -26,6 +26,8 @@ export interface Listeners {
   dns: string;
   smtp: string[];
   resolver?: string | null;
+  /** The MTA-STS policy server, when it has an address of its own (else it shares the DNS address). */
+  sts?: string | null;
 }
 
 /**
@@ -63,6 +65,13 @@ export function checkListeners(listeners: Listeners, allowRemote: boolean): stri
       option: "--resolver-address",
       address: listeners.resolver,
       what: "the unbound resolver, an open recursive resolver for the lab's zones",
+    });
+  }
+  if (listeners.sts && !isLoopback(listeners.sts)) {
+    outside.push({
+      option: "--sts-address",
+      address: listeners.sts,
+      what: "the MTA-STS policy server, which serves the lab's policies to anyone",
     });
   }
   if (outside.length === 0) return [];

@@ -27,6 +27,16 @@ export interface ManifestScenario {
   teach: string;
   rfc: string[];
   known?: string;
+  /** The scenario's MTA-STS policy (RFC 8461), when it has one. */
+  sts?: {
+    host: string;
+    id: string;
+    mode: string;
+    mx: string[];
+    maxAge: number;
+    fault: string | null;
+    tlsrpt: string | null;
+  };
 }
 
 export interface Manifest {
@@ -41,6 +51,8 @@ export interface Manifest {
   };
   http: { url: string } | null;
   smtp: { port: number };
+  /** The MTA-STS policy server and the public root its certificates (and PKIX-valid MX certificates) chain to. */
+  sts: { address: string; port: number; publicRoot: string } | null;
   stateDir: string;
   scenarios: ManifestScenario[];
 }
@@ -53,6 +65,7 @@ export function buildManifest(
     stateDir: string;
     httpUrl: string | null;
     resolver: Manifest["dns"]["resolver"];
+    sts?: Manifest["sts"];
   },
 ): Manifest {
   const { addresses } = plan;
@@ -68,8 +81,9 @@ export function buildManifest(
     },
     http: opts.httpUrl ? { url: opts.httpUrl } : null,
     smtp: { port: addresses.smtpPort },
+    sts: opts.sts ?? null,
     stateDir: opts.stateDir,
-    scenarios: plan.scenarios.map(({ scenario, domain, hosts }) => ({
+    scenarios: plan.scenarios.map(({ scenario, domain, hosts, sts }) => ({
       id: scenario.id,
       title: scenario.title,
       group: scenario.group,
@@ -83,6 +97,19 @@ export function buildManifest(
       teach: scenario.teach.trim(),
       rfc: scenario.rfc,
       ...(scenario.known ? { known: scenario.known.trim() } : {}),
+      ...(sts
+        ? {
+            sts: {
+              host: `${sts.host}.`,
+              id: sts.id,
+              mode: sts.mode,
+              mx: sts.mx,
+              maxAge: sts.maxAge,
+              fault: sts.fault,
+              tlsrpt: sts.tlsrpt,
+            },
+          }
+        : {}),
     })),
   };
 }

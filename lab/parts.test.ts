@@ -12,7 +12,7 @@ import { dnsQueryRecorder, NAMES_PER_ZONE } from "./dns-log.js";
 import { EventLog } from "./events.js";
 import { portOwner, withPortOwner } from "./port-owner.js";
 import { ResolverError, startUnbound } from "./resolver/unbound.js";
-import { delvTrustAnchors, prepareStateDir, StateDirError } from "./up.js";
+import { prepareStateDir, StateDirError } from "./up.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "danelab-parts-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -110,13 +110,6 @@ describe("state directory", () => {
     writeFileSync(file, "x");
     expect(() => prepareStateDir(file)).toThrow(StateDirError);
     expect(() => prepareStateDir(file)).toThrow(/--state-dir/);
-  });
-});
-
-describe("trust anchors for delv", () => {
-  it("turns the root DS into a trust-anchors block", () => {
-    const text = delvTrustAnchors([". 86400 IN DS 12345 13 2 ABCDEF0123"]);
-    expect(text).toBe('trust-anchors {\n  . initial-ds 12345 13 2 "ABCDEF0123";\n};\n');
   });
 });
 

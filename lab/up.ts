@@ -4,11 +4,12 @@
 import { accessSync, chmodSync, constants, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { buildPki, chainPem, type Pki } from "../certs/index.js";
-import { buildTree, type SignedTree } from "../zones/index.js";
+import { buildTree, exportFiles, type SignedTree } from "../zones/index.js";
 import { normalizeName } from "../zones/names.js";
 import { loadCatalogueCached } from "./catalogue/cache.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
 import { type LoadOptions, select } from "./catalogue/select.js";
+import { checkResults } from "./check-results.js";
 import { diskTrouble } from "./disk-full.js";
 import { startDnsServer } from "./dns/server.js";
 import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
@@ -23,7 +24,10 @@ import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
-import { checkResults, findUiDir, scenarioDetails } from "./ui-data.js";
+import { startStsServer } from "./sts/server.js";
+import { PUBLIC_ROOT_FILE, stsSites } from "./sts/sites.js";
+import { scenarioDetails } from "./ui-data.js";
+import { findUiDir } from "./ui-dir.js";
 
 export interface LabOptions extends LoadOptions {
   /** State directory (keys, certificates, signed zones, manifest, events, mail). Default ".lab". */
@@ -41,6 +45,12 @@ export interface LabOptions extends LoadOptions {
   resolver?: "none" | "unbound";
   resolverAddress?: string;
   resolverPort?: number;
+  /**
+   * The MTA-STS policy server (lab/sts/), started when a selected scenario has an `sts` block. Default: the DNS
+   * address (each lab owns its own), port 443 — the only port senders fetch from (RFC 8461 §3.3).
+   */
+  stsAddress?: string;
+  stsPort?: number;
   /** The training board's built files (served at `/`); default the built one (dist/ui); null = the endpoint list. */
   uiDir?: string | null;
   /**
@@ -75,6 +85,7 @@ export const DEFAULTS = {
   httpPort: 8025,
   resolverAddress: "127.0.53.2",
   resolverPort: 53,
+  stsPort: 443,
 } as const;
 
 export interface Lab {
@@ -163,6 +174,7 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
       dnsPort: o.dnsPort,
       smtpFirstAddress: o.smtpFirstAddress,
       smtpPort: o.smtpPort,
+      ...(o.stsAddress ? { stsAddress: o.stsAddress } : {}),
     },
     new Set(scenarios.map((s) => s.id)),
   );
@@ -192,6 +204,7 @@ function listenerAddresses(o: ReturnType<typeof resolveOptions>, smtp: string[])
     dns: o.dnsAddress,
     smtp,
     resolver: o.resolver === "unbound" ? o.resolverAddress : null,
+    sts: o.stsAddress ?? null,
   };
 }
 
@@ -298,6 +311,19 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
     if (failed) throw (failed as PromiseRejectedResult).reason;
     mark("smtp", t);
 
+    let sts: Manifest["sts"] = null;
+    const sites = stsSites(plan, pki);
+    if (sites.length) {
+      t = performance.now();
+      const address = plan.addresses.stsAddress ?? o.dnsAddress;
+      const server = await startStsServer({ address, port: o.stsPort, sites, events }).catch((err) => {
+        throw withPortOwner(err, address, o.stsPort, "tcp");
+      });
+      closers.push(() => server.close());
+      sts = { address, port: server.port, publicRoot: join(stateDir, PUBLIC_ROOT_FILE) };
+      mark("sts", t);
+    }
+
     let resolver: Manifest["dns"]["resolver"] = null;
     if (o.resolver === "unbound") {
       t = performance.now();
@@ -313,7 +339,7 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
       mark("unbound", t);
     }
 
-    let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver });
+    let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver, sts });
     const report = (run?: string) =>
       gradeRun(events.all(), manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) });
     if (o.httpPort !== null) {
@@ -335,11 +361,11 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
         throw withPortOwner(err, o.httpAddress, o.httpPort ?? 0, "tcp");
       });
       closers.push(() => http.close());
-      manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver });
+      manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver, sts });
       mark("http", t);
     }
     const manifestPath = writeManifest(stateDir, manifest);
-    writeExports(stateDir, tree);
+    writeExports(stateDir, tree, pki);
     timings["total"] = Math.round(performance.now() - t0);
     return { manifest, manifestPath, events, store, allowList, resetGreylist, plan, pki, tree, report, stop, timings };
   } catch (err) {
@@ -349,26 +375,11 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
 }
 
 /** Zone files and trust anchors next to the manifest, so dig/delv/unbound users find them without `danelab export`. */
-function writeExports(stateDir: string, tree: SignedTree): void {
-  const dir = join(stateDir, "zones");
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  for (const zone of tree.zones) {
-    writeFileSync(join(dir, `${zone.origin === "" ? "root" : zone.origin}.zone`), zone.toZoneFile());
-  }
-  writeFileSync(
-    join(stateDir, "trust-anchors.txt"),
-    `${[...tree.trustAnchors.ds, ...tree.trustAnchors.dnskey].join("\n")}\n`,
-  );
-  writeFileSync(join(stateDir, "trust-anchors.conf"), delvTrustAnchors(tree.trustAnchors.ds));
-}
-
-/** delv/BIND form of the root's DS: `trust-anchors { . initial-ds <tag> <alg> <digest type> "<digest>"; };`. */
-export function delvTrustAnchors(ds: string[]): string {
-  const lines = ds.map((line) => {
-    const [, , , , tag, alg, digestType, ...digest] = line.split(/\s+/);
-    return `  . initial-ds ${tag} ${alg} ${digestType} "${digest.join("")}";`;
-  });
-  return `trust-anchors {\n${lines.join("\n")}\n};\n`;
+function writeExports(stateDir: string, tree: SignedTree, pki: Pki): void {
+  // The public root MTA-STS certificates chain to (curl --cacert, the MTA containers' CA store).
+  writeFileSync(join(stateDir, PUBLIC_ROOT_FILE), pki.get("lab/public-root").pem);
+  mkdirSync(join(stateDir, "zones"), { recursive: true, mode: 0o700 });
+  for (const file of exportFiles(tree)) writeFileSync(join(stateDir, file.path), file.text);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

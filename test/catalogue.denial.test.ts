@@ -8,7 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../lab/index.js";
-import { delvAnchors, dig, expectResolversAgree, type ScenarioQuestion, startCatalogueLab } from "./dns.helpers.js";
+import { bindTrustAnchors } from "../zones/index.js";
+import { dig, expectResolversAgree, type ScenarioQuestion, startCatalogueLab } from "./dns.helpers.js";
 import { run } from "./run.js";
 
 const DNS = "127.0.87.11";
@@ -79,7 +80,7 @@ describe("NSEC3 and wildcard scenarios, served by the lab", () => {
     expect(tcp.answer.filter((t) => t === "TLSA")).toHaveLength(31);
     // delv, through unbound, anchored at the lab's root.
     const anchors = join(dir, "anchors.conf");
-    writeFileSync(anchors, delvAnchors(lab.manifest.dns.trustAnchors.ds));
+    writeFileSync(anchors, bindTrustAnchors(lab.manifest.dns.trustAnchors, "static-ds"));
     const d = await run("delv", [
       `@${UNBOUND}`,
       "-a",

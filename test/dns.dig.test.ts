@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DnsQueryEvent } from "../lab/dns/server.js";
 import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
-import { buildTree, type SignedTree } from "../zones/index.js";
+import { bindTrustAnchors, buildTree, type SignedTree } from "../zones/index.js";
 import { fixtureZones, SUFFIX } from "./dns.fixture.js";
-import { delvAnchors, dig } from "./dns.helpers.js";
+import { dig } from "./dns.helpers.js";
 import { run } from "./run.js";
 
 const ADDRESS = "127.0.11.10";
@@ -190,7 +190,7 @@ describe("EDNS0 (RFC 6891)", () => {
 describe("delv validates the lab's resolver-mode data itself", () => {
   it("fully validated secure TLSA; failure for the bad signature; unsigned for the insecure child", async () => {
     const anchors = join(dir, "anchors.conf");
-    writeFileSync(anchors, delvAnchors(tree.trustAnchors.ds));
+    writeFileSync(anchors, bindTrustAnchors(tree.trustAnchors, "static-ds"));
     const delv = (name: string, type: string) =>
       run("delv", [`@${ADDRESS}`, "-p", String(server.port), "-a", anchors, "+root=.", name, type]);
     expect((await delv(`_25._tcp.mx.secure.${SUFFIX}`, "TLSA")).output).toContain("; fully validated");

@@ -10,7 +10,7 @@ import dnsPacket from "dns-packet";
 import { type RunningDnsServer, startDnsServer } from "../lab/dns/server.js";
 import { type Lab, startLab } from "../lab/index.js";
 import { type RunningUnbound, startUnbound } from "../lab/resolver/unbound.js";
-import { buildTree, type SignedTree, type ZoneSpec } from "../zones/index.js";
+import { bindTrustAnchors, buildTree, type SignedTree, type ZoneSpec } from "../zones/index.js";
 import { run } from "./run.js";
 
 /** What the tests read off dig's output: status, header flags, record types per section, the raw text. */
@@ -231,16 +231,6 @@ export function rssMiB(): number {
   return process.memoryUsage().rss / 1024 / 1024;
 }
 
-/** BIND 9.18 `trust-anchors` syntax for delv -a, from ". 86400 IN DS <tag> <alg> <digest type> <hex>" lines. */
-export function delvAnchors(ds: string[]): string {
-  const lines = ds.map((line) => {
-    const f = line.trim().split(/\s+/);
-    const i = f.indexOf("DS");
-    return `  "${f[0]}" static-ds ${f[i + 1]} ${f[i + 2]} ${f[i + 3]} "${f.slice(i + 4).join("")}";`;
-  });
-  return `trust-anchors {\n${lines.join("\n")}\n};\n`;
-}
-
 export interface LabWithUnbound {
   tree: SignedTree;
   dir: string;
@@ -270,7 +260,7 @@ export async function labWithUnbound(o: {
   const tree = await buildTree(o.specs, { dir: join(dir, "keys") });
   const server = await startDnsServer({ address: o.lab, port: 53, tree });
   const anchors = join(dir, "anchors.conf");
-  writeFileSync(anchors, delvAnchors(tree.trustAnchors.ds));
+  writeFileSync(anchors, bindTrustAnchors(tree.trustAnchors, "static-ds"));
   // The very configuration `danelab up --resolver unbound` runs, so what the tests prove is what users get.
   const unbound = await startUnbound({
     dir: join(dir, "unbound"),

@@ -8,7 +8,7 @@
 //   all-unusable           tls-required         swaks without TLS delivers in cleartext      → fail
 //   greylist-then-starttls deliver-after-retry  421 first, swaks retries and delivers       → pass after 1 refusal
 // and the live event stream delivers a real connection's first event within 1 s.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -21,6 +21,7 @@ import type { Manifest } from "../lab/manifest.js";
 import { GreylistAllowList } from "../lab/smtp/greylist.js";
 import { type SmtpListener, type StarttlsMode, startSmtpListener } from "../lab/smtp/listener.js";
 import { MailStore } from "../lab/smtp/store.js";
+import { run } from "./run.js";
 
 const SUFFIX = "lab.example";
 const RUN = "e2e";
@@ -156,27 +157,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs a client without blocking the event loop (the listeners live in this process). */
-function run(cmd: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.stdin.end();
-    const timer = setTimeout(() => child.kill(), 20_000);
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
 function swaks(id: string, ...extra: string[]) {
   const l = listeners.get(id)!;
   return run("swaks", [
@@ -206,8 +186,8 @@ async function waitForClose(id: string, count: number): Promise<void> {
 
 describe("real clients graded through the HTTP API", () => {
   it("drives every client behaviour", async () => {
-    expect((await swaks("ta-baseline", "--tls")).status).toBe(0);
-    expect((await swaks("ta-wrong-name", "--tls")).status).toBe(0);
+    expect((await swaks("ta-baseline", "--tls")).code).toBe(0);
+    expect((await swaks("ta-wrong-name", "--tls")).code).toBe(0);
     const strict = await run("openssl", [
       "s_client",
       "-connect",
@@ -221,14 +201,14 @@ describe("real clients graded through the HTTP API", () => {
       "-verify_return_error",
       "-brief",
     ]);
-    expect(strict.status).not.toBe(0);
+    expect(strict.code).not.toBe(0);
     const noTls = await swaks("no-starttls", "--tls");
-    expect(noTls.status).not.toBe(0);
+    expect(noTls.code).not.toBe(0);
     expect(noTls.stdout + noTls.stderr).toMatch(/STARTTLS/);
-    expect((await swaks("all-unusable")).status).toBe(0);
+    expect((await swaks("all-unusable")).code).toBe(0);
     const first = await swaks("greylist-then-starttls", "--tls");
     expect(first.stdout).toContain("421");
-    expect((await swaks("greylist-then-starttls", "--tls")).status).toBe(0);
+    expect((await swaks("greylist-then-starttls", "--tls")).code).toBe(0);
     for (const s of SPECS) await waitForClose(s.id, s.greylist ? 2 : 1);
   });
 

@@ -13,6 +13,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run } from "./run.js";
 
 const POSTFIX = "localhost/danelab-postfix:latest";
 const ready =
@@ -35,15 +36,15 @@ describe.runIf(!ready && process.env["DANELAB_REQUIRE_CLIENTS"] === "1")("lab im
 describe.skipIf(!ready)("the lab as an image, its testcontainers module and the CI examples", () => {
   let tag = "";
   let work: string;
-  const run = (cmd: string, args: string[], env: Record<string, string> = {}, timeout = 240_000) =>
-    spawnSync(cmd, args, { encoding: "utf8", timeout, env: { ...process.env, ...env } });
+  /** Image builds, containers and the examples take minutes, not the usual 20 s. */
+  const LONG = { timeoutMs: 240_000 };
 
-  beforeAll(() => {
+  beforeAll(async () => {
     Object.assign(process.env, CONTAINER_ENV);
     work = mkdtempSync(join(tmpdir(), "danelab-labimage-"));
     // Built from nothing: about 2.5 minutes (debootstrap of the base); the base cached: seconds; all cached: <1 s.
-    const r = run("bash", ["scripts/images/build-lab.sh"], {}, 600_000);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await run("bash", ["scripts/images/build-lab.sh"], { timeoutMs: 600_000 });
+    expect(r.code, r.stderr).toBe(0);
     tag = r.stdout.trim().split(" ")[0] ?? "";
     expect(tag).toMatch(/^localhost\/danelab:[0-9a-f]{12}$/);
   }, 600_000);
@@ -53,55 +54,65 @@ describe.skipIf(!ready)("the lab as an image, its testcontainers module and the 
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it("is cached by its inputs and holds the lab with production dependencies only", () => {
-    const again = run("bash", ["scripts/images/build-lab.sh"]);
+  it("is cached by its inputs and holds the lab with production dependencies only", async () => {
+    const again = await run("bash", ["scripts/images/build-lab.sh"], LONG);
     expect(again.stdout.trim()).toBe(`${tag} present`);
-    const ids = run("docker", ["image", "inspect", "--format", "{{.Id}}", tag, "localhost/danelab:latest"]);
+    const ids = await run("docker", ["image", "inspect", "--format", "{{.Id}}", tag, "localhost/danelab:latest"], LONG);
     const [a, b] = ids.stdout.trim().split("\n");
     expect(a).toBe(b);
-    const inside = run("docker", [
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      "--entrypoint",
-      "sh",
-      tag,
-      "-c",
-      "node --version; ls /opt/danelab/node_modules",
-    ]);
-    expect(inside.status, inside.stderr).toBe(0);
+    const inside = await run(
+      "docker",
+      [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sh",
+        tag,
+        "-c",
+        "node --version; ls /opt/danelab/node_modules",
+      ],
+      LONG,
+    );
+    expect(inside.code, inside.stderr).toBe(0);
     const [version, ...modules] = inside.stdout.trim().split("\n");
     expect(Number(/^v(\d+)\./.exec(version ?? "")?.[1])).toBeGreaterThanOrEqual(20);
     expect(modules).toEqual(expect.arrayContaining(["smtp-server", "dns-packet", "yaml", "zod"]));
     for (const dev of ["typescript", "vitest", "vite", "testcontainers", "@biomejs"])
       expect(modules).not.toContain(dev);
-    const help = run("docker", ["run", "--rm", "--network", "none", tag, "report", "--help"]);
+    const help = await run("docker", ["run", "--rm", "--network", "none", tag, "report", "--help"], LONG);
     expect(help.stdout).toMatch(/--format <f>/);
   });
 
-  it("examples/vitest-postfix: Postfix with the user's main.cf delivers with DANE to ta-baseline, not to ee-mismatch", () => {
-    const r = run("npx", ["vitest", "run", "--root", "examples/vitest-postfix"], {
-      ...CONTAINER_ENV,
-      NO_COLOR: "1",
-      LAB_DNS_ADDRESS: "127.0.88.53",
-      LAB_SMTP_ADDRESS: "127.0.88.100",
-      LAB_HTTP_ADDRESS: "127.0.88.1",
+  it("examples/vitest-postfix: Postfix with the user's main.cf delivers with DANE to ta-baseline, not to ee-mismatch", async () => {
+    const r = await run("npx", ["vitest", "run", "--root", "examples/vitest-postfix"], {
+      ...LONG,
+      env: {
+        ...CONTAINER_ENV,
+        NO_COLOR: "1",
+        LAB_DNS_ADDRESS: "127.0.88.53",
+        LAB_SMTP_ADDRESS: "127.0.88.100",
+        LAB_HTTP_ADDRESS: "127.0.88.1",
+      },
     });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/Tests\s+1 passed \(1\)/);
     expect(r.stdout).toMatch(/delivers with DANE where it must/);
   });
 
-  it("examples/shell-ci: docker run + curl + danelab report --format junit > report.xml", () => {
+  it("examples/shell-ci: docker run + curl + danelab report --format junit > report.xml", async () => {
     const report = join(work, "report.xml");
-    const r = run("bash", ["examples/shell-ci/ci.sh"], {
-      LAB_DNS_ADDRESS: "127.0.88.54",
-      LAB_SMTP_ADDRESS: "127.0.88.110",
-      LAB_HTTP_ADDRESS: "127.0.88.2",
-      REPORT: report,
+    const r = await run("bash", ["examples/shell-ci/ci.sh"], {
+      ...LONG,
+      env: {
+        LAB_DNS_ADDRESS: "127.0.88.54",
+        LAB_SMTP_ADDRESS: "127.0.88.110",
+        LAB_HTTP_ADDRESS: "127.0.88.2",
+        REPORT: report,
+      },
     });
-    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const xml = readFileSync(report, "utf8");
     expect(xml).toMatch(/<testsuites name="danelab run ci1" tests="3" failures="0" errors="0" skipped="0">/);
     expect(xml).toMatch(/name="ta-baseline">\s*<system-out>expect: deliver\nverdict: pass\nreason: delivered over TLS/);

@@ -10,10 +10,24 @@ export interface RunResult {
   output: string;
 }
 
-/** Runs `cmd args`, feeds `input` (or nothing) on stdin and closes it; never throws on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}) {
+export interface RunOptions {
+  input?: string | Buffer;
+  /** Killed (SIGKILL, code null) after this long; default 20 s. */
+  timeoutMs?: number;
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs `cmd args`, feeds `input` (or nothing) on stdin and closes it; never throws on a non-zero exit. A tool that is
+ * not installed rejects with a message that says so.
+ */
+export function run(cmd: string, args: string[], opts: RunOptions = {}) {
   return new Promise<RunResult>((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -21,7 +35,7 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 20_000);
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(e);
+      reject(new Error(`${cmd} could not run (${e.message}); \`npx danelab doctor\` names the package it needs`));
     });
     child.on("close", (code) => {
       clearTimeout(timer);

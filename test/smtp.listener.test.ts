@@ -2,27 +2,14 @@
 // over STARTTLS with the TLS facts in the event log and in the stored Received header, greylisting at the greeting
 // and at RCPT, the STARTTLS behaviours, TLS quirks (key usage, static-RSA-only TLS 1.2, client certificates), relay
 // refusal and the limits. Loopback addresses of this file: 127.0.12.1–127.0.12.39, port 25.
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LabEvent } from "../lab/events.js";
 import { splitStored } from "../lab/smtp/store.js";
+import { run } from "./run.js";
 import { makePki, makeTestLab, SmtpTestClient, type TestLab, type TestPki, until } from "./smtp.fixtures.js";
-
-const execFileP = promisify(execFile);
-
-async function run(cmd: string, args: string[], input?: string, timeout = 30_000) {
-  return new Promise<{ code: number; out: string }>((resolve) => {
-    const child = execFile(cmd, args, { timeout }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === "number" ? code : 1, out: `${stdout}${stderr}` });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
 
 const swaks = (args: string[]) => run("swaks", ["--timeout", "10", "--from", "sender@mta.example", ...args]);
 
@@ -60,7 +47,7 @@ describe("delivery over STARTTLS", () => {
       "--header",
       "Subject: probe",
     ]);
-    expect(r.out).toContain("250 2.0.0 Ok: queued as");
+    expect(r.output).toContain("250 2.0.0 Ok: queued as");
     expect(r.code).toBe(0);
     await until(closed("127.0.12.1", 1), 5000, "close event");
     const evs = lab.eventsAt("127.0.12.1");
@@ -111,7 +98,7 @@ describe("delivery over STARTTLS", () => {
 
   it("refuses recipients outside the lab suffix with 550 5.7.1 (never a relay)", async () => {
     const r = await swaks(["--server", "127.0.12.1", "--tls", "--to", "someone@gmail.example"]);
-    expect(r.out).toMatch(/<~\*?\s+550 5\.7\.1 /);
+    expect(r.output).toMatch(/<~\*?\s+550 5\.7\.1 /);
     expect(r.code).not.toBe(0);
     await until(() => lab.eventsAt("127.0.12.1").some((e) => e.kind === "rcpt" && e.code === 550), 5000, "rcpt 550");
   });
@@ -139,12 +126,12 @@ describe("greylisting", () => {
     const args = ["--server", "127.0.12.2", "--tls", "--to", "probe@a.lab.example"];
     const first = await swaks(args);
     const second = await swaks(args);
-    expect(first.out).toMatch(/<\*\*\s+421 4\.7\.0 /);
-    expect(second.out).toMatch(/<\*\*\s+421 4\.7\.0 /);
-    expect(first.out).not.toContain("STARTTLS");
+    expect(first.output).toMatch(/<\*\*\s+421 4\.7\.0 /);
+    expect(second.output).toMatch(/<\*\*\s+421 4\.7\.0 /);
+    expect(first.output).not.toContain("STARTTLS");
     const third = await swaks(args);
     expect(third.code).toBe(0);
-    expect(third.out).toContain("250 2.0.0 Ok: queued as");
+    expect(third.output).toContain("250 2.0.0 Ok: queued as");
     await until(closed("127.0.12.2", 3), 5000, "three closes");
     const evs = lab.eventsAt("127.0.12.2");
     const greetings = evs.filter((e) => e.kind === "greeting");
@@ -174,7 +161,7 @@ describe("greylisting", () => {
       "probe@a.lab.example",
     ]);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("250 2.0.0 Ok: queued as");
+    expect(r.output).toContain("250 2.0.0 Ok: queued as");
     // a client not on the list is still greylisted at the same listener
     const other = await swaks([
       "--server",
@@ -184,21 +171,21 @@ describe("greylisting", () => {
       "--to",
       "probe@a.lab.example",
     ]);
-    expect(other.out).toMatch(/421 4\.7\.0 /);
+    expect(other.output).toMatch(/421 4\.7\.0 /);
   });
 
   it("RCPT level: 451 4.7.1 on the first attempt, accepted after S seconds", async () => {
     await lab.start({ address: "127.0.12.4", greylist: { rcptSeconds: 1 } });
     const args = ["--server", "127.0.12.4", "--tls", "--to", "run-gl@a.lab.example"];
     const first = await swaks(args);
-    expect(first.out).toMatch(/<~\*?\s+451 4\.7\.1 /);
+    expect(first.output).toMatch(/<~\*?\s+451 4\.7\.1 /);
     expect(first.code).not.toBe(0);
     const tooSoon = await swaks(args);
-    expect(tooSoon.out).toMatch(/451 4\.7\.1 /);
+    expect(tooSoon.output).toMatch(/451 4\.7\.1 /);
     await new Promise((r) => setTimeout(r, 1100));
     const later = await swaks(args);
     expect(later.code).toBe(0);
-    expect(later.out).toContain("250 2.0.0 Ok: queued as");
+    expect(later.output).toContain("250 2.0.0 Ok: queued as");
     await until(closed("127.0.12.4", 3), 5000, "three closes");
     const rcpts = lab.eventsAt("127.0.12.4").filter((e) => e.kind === "rcpt");
     expect(rcpts.map((e) => e.code)).toEqual([451, 451, 250]);
@@ -211,7 +198,7 @@ describe("STARTTLS behaviours", () => {
     await lab.start({ address: "127.0.12.5", starttls: "absent" });
     const r = await swaks(["--server", "127.0.12.5", "--tls", "--to", "probe@a.lab.example"]);
     expect(r.code).not.toBe(0);
-    expect(r.out).not.toMatch(/250[- ]STARTTLS/);
+    expect(r.output).not.toMatch(/250[- ]STARTTLS/);
     const c = await SmtpTestClient.connect("127.0.12.5");
     expect((await c.reply()).code).toBe(220);
     const ehlo = await c.cmd("EHLO client.example");
@@ -229,8 +216,8 @@ describe("STARTTLS behaviours", () => {
   it("refused: STARTTLS is advertised, then answered 454 4.7.0", async () => {
     await lab.start({ address: "127.0.12.6", starttls: "refused" });
     const r = await swaks(["--server", "127.0.12.6", "--tls", "--to", "probe@a.lab.example"]);
-    expect(r.out).toMatch(/250[- ]STARTTLS/);
-    expect(r.out).toMatch(/454 4\.7\.0 /);
+    expect(r.output).toMatch(/250[- ]STARTTLS/);
+    expect(r.output).toMatch(/454 4\.7\.0 /);
     expect(r.code).not.toBe(0);
     await until(closed("127.0.12.6", 1), 5000, "close");
     const evs = lab.eventsAt("127.0.12.6");
@@ -243,10 +230,10 @@ describe("STARTTLS behaviours", () => {
     const r = await run(
       "openssl",
       ["s_client", "-starttls", "smtp", "-connect", "127.0.12.7:25", "-servername", "mx.a.lab.example"],
-      "QUIT\n",
+      { input: "QUIT\n" },
     );
     expect(r.code).not.toBe(0);
-    expect(r.out).not.toMatch(/Cipher is (?!\(NONE\))/);
+    expect(r.output).not.toMatch(/Cipher is (?!\(NONE\))/);
     await until(closed("127.0.12.7", 1), 5000, "close");
     const evs = lab.eventsAt("127.0.12.7");
     expect(evs.find((e) => e.kind === "tls-error")).toMatchObject({
@@ -298,10 +285,10 @@ describe("TLS quirks", () => {
         "--no-ca-verification",
         "127.0.12.8",
       ],
-      "",
+      { input: "" },
     );
     expect(r.code).not.toBe(0);
-    expect(r.out).toMatch(/Key usage violation/i);
+    expect(r.output).toMatch(/Key usage violation/i);
     await until(closed("127.0.12.8", 1), 5000, "close");
     const evs = lab.eventsAt("127.0.12.8");
     const err = evs.find((e) => e.kind === "tls-error")!;
@@ -335,7 +322,7 @@ describe("TLS quirks", () => {
         pki.client.certPath,
         "-verify_return_error",
       ],
-      "QUIT\n",
+      { input: "QUIT\n" },
     );
     expect(r.code).not.toBe(0);
     await until(closed("127.0.12.17", 1), 5000, "close");
@@ -354,9 +341,9 @@ describe("TLS quirks", () => {
     const ok = await run(
       "openssl",
       ["s_client", "-starttls", "smtp", "-connect", "127.0.12.9:25", "-tls1_2", "-cipher", "AES128-GCM-SHA256"],
-      "QUIT\n",
+      { input: "QUIT\n" },
     );
-    expect(ok.out).toMatch(/Cipher is AES128-GCM-SHA256/);
+    expect(ok.output).toMatch(/Cipher is AES128-GCM-SHA256/);
     const ecdhe = await run(
       "openssl",
       [
@@ -369,10 +356,10 @@ describe("TLS quirks", () => {
         "-cipher",
         "ECDHE-RSA-AES128-GCM-SHA256",
       ],
-      "QUIT\n",
+      { input: "QUIT\n" },
     );
     expect(ecdhe.code).not.toBe(0);
-    expect(ecdhe.out).not.toMatch(/Cipher is ECDHE/);
+    expect(ecdhe.output).not.toMatch(/Cipher is ECDHE/);
     await until(closed("127.0.12.9", 2), 5000, "closes");
     const evs = lab.eventsAt("127.0.12.9");
     expect(evs.find((e) => e.kind === "tls")).toMatchObject({ version: "TLSv1.2", cipher: "AES128-GCM-SHA256" });
@@ -383,14 +370,14 @@ describe("TLS quirks", () => {
 
   it("TLS 1.3 only: a TLS 1.2-only client is refused (its ClientHello recorded), a TLS 1.3 client gets in", async () => {
     await lab.start({ address: "127.0.12.18", tls: { minVersion: "TLSv1.3" } });
-    const old = await run(
-      "openssl",
-      ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25", "-tls1_2"],
-      "QUIT\n",
-    );
+    const old = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25", "-tls1_2"], {
+      input: "QUIT\n",
+    });
     expect(old.code).not.toBe(0);
-    const ok = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25"], "QUIT\n");
-    expect(ok.out).toMatch(/New, TLSv1\.3/);
+    const ok = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.18:25"], {
+      input: "QUIT\n",
+    });
+    expect(ok.output).toMatch(/New, TLSv1\.3/);
     await until(closed("127.0.12.18", 2), 5000, "closes");
     const evs = lab.eventsAt("127.0.12.18");
     const err = evs.find((e) => e.kind === "tls-error")!;
@@ -414,11 +401,13 @@ describe("TLS quirks", () => {
         "-key",
         pki.client.keyPath,
       ],
-      "QUIT\n",
+      { input: "QUIT\n" },
     );
-    expect(withCert.out).toMatch(/Cipher is/);
-    const without = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.10:25"], "QUIT\n");
-    expect(without.out).toMatch(/Cipher is/);
+    expect(withCert.output).toMatch(/Cipher is/);
+    const without = await run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.10:25"], {
+      input: "QUIT\n",
+    });
+    expect(without.output).toMatch(/Cipher is/);
     await until(closed("127.0.12.10", 2), 5000, "closes");
     const tlsEvents = lab.eventsAt("127.0.12.10").filter((e) => e.kind === "tls");
     expect(tlsEvents[0]!.clientCertificate).toBe("CN=client.mta.example");
@@ -436,13 +425,13 @@ describe("TLS quirks", () => {
       sni: [{ names: ["sni.other.lab.example"], credentials: [{ key: pki.sniOther.key, cert: pki.sniOther.cert }] }],
     });
     const sclient = (extra: string[]) =>
-      run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.11:25", ...extra], "QUIT\n");
+      run("openssl", ["s_client", "-starttls", "smtp", "-connect", "127.0.12.11:25", ...extra], { input: "QUIT\n" });
     const ec = await sclient(["-servername", "mx.a.lab.example", "-sigalgs", "ECDSA+SHA256"]);
     const rsa = await sclient(["-servername", "mx.a.lab.example", "-sigalgs", "rsa_pss_rsae_sha256"]);
     const other = await sclient(["-servername", "sni.other.lab.example"]);
-    expect(ec.out).toMatch(/Peer signature type: ECDSA/);
-    expect(rsa.out).toMatch(/Peer signature type: RSA-PSS/);
-    expect(other.out).toMatch(/subject=CN ?= ?sni\.other\.lab\.example/);
+    expect(ec.output).toMatch(/Peer signature type: ECDSA/);
+    expect(rsa.output).toMatch(/Peer signature type: RSA-PSS/);
+    expect(other.output).toMatch(/subject=CN ?= ?sni\.other\.lab\.example/);
     await until(closed("127.0.12.11", 3), 5000, "closes");
     const tlsEvents = lab.eventsAt("127.0.12.11").filter((e) => e.kind === "tls");
     const subjects = tlsEvents.map((e) => (e.serverCertificate as { subject: string }).subject);
@@ -466,8 +455,8 @@ describe("limits", () => {
       "--body",
       "x".repeat(5000),
     ]);
-    expect(r.out).toMatch(/250[- ]SIZE 2000/);
-    expect(r.out).toMatch(/552 5\.3\.4 /);
+    expect(r.output).toMatch(/250[- ]SIZE 2000/);
+    expect(r.output).toMatch(/552 5\.3\.4 /);
     expect(lab.store.list().length).toBe(before);
     const tmp = join(dir, "mail", "a", "tmp");
     await until(() => readdirSync(tmp).length === 0, 5000, "tmp/ empty");
@@ -552,8 +541,6 @@ it("the event log file holds one JSON object per line, the same events as memory
   expect(parsed.map((e) => e.seq)).toEqual(lab.events.all().map((e) => e.seq));
   expect(sessionsOf(parsed).length).toBeGreaterThan(10);
 });
-
-void execFileP;
 
 describe("start-up errors speak to a mail admin", () => {
   it("a taken address/port and a key that does not match its certificate", async () => {

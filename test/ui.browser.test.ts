@@ -11,9 +11,10 @@ import { promisify } from "node:util";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatMatrix, type Matrix } from "../clients/matrix.js";
+import { checkResults } from "../lab/check-results.js";
 import { startHttpApi } from "../lab/http/api.js";
 import { type Lab, startLab } from "../lab/index.js";
-import { checkResults, scenarioDetails } from "../lab/ui-data.js";
+import { scenarioDetails } from "../lab/ui-data.js";
 import { withoutTrailingDot } from "../zones/names.js";
 
 const run = promisify(execFile);

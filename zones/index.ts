@@ -25,4 +25,11 @@ export {
   type ZoneSpec,
 } from "./types.js";
 export { resolveValidated } from "./validate.js";
-export { recordText, trustAnchorFiles } from "./zonefile.js";
+export {
+  type BindAnchorForm,
+  bindTrustAnchors,
+  exportFiles,
+  recordFields,
+  recordText,
+  trustAnchorFiles,
+} from "./zonefile.js";

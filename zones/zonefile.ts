@@ -87,9 +87,15 @@ export function rdataText(rr: Answer): string {
   }
 }
 
+/** One record's fields in presentation form: fully-qualified owner, TTL, type, RDATA. */
+export function recordFields(rr: Answer): { name: string; ttl: number; type: string; data: string } {
+  return { name: fqdn(rr.name), ttl: ttlOf(rr), type: rr.type, data: rdataText(rr) };
+}
+
 /** One record as a zone-file line: owner TTL class type rdata. */
 export function recordText(rr: Answer): string {
-  return `${fqdn(rr.name)}\t${ttlOf(rr)}\tIN\t${rr.type}\t${rdataText(rr)}`;
+  const f = recordFields(rr);
+  return `${f.name}\t${f.ttl}\tIN\t${f.type}\t${f.data}`;
 }
 
 export function zoneFileText(zone: SignedZone): string {
@@ -104,17 +110,61 @@ export function zoneFileText(zone: SignedZone): string {
 }
 
 /**
+ * The forms of a BIND 9.16+ `trust-anchors { }` entry (named.conf, `delv -a`): `static-key` (a DNSKEY, trusted as
+ * is), `static-ds` (a DS, trusted as is) and `initial-ds` (a DS that named then follows through RFC 5011 key
+ * rollovers; delv treats it as static).
+ */
+export type BindAnchorForm = "static-key" | "static-ds" | "initial-ds";
+
+/**
+ * The one writer of BIND `trust-anchors` text, from the tree's trust anchors in presentation form
+ * ("<owner> <ttl> IN DS <tag> <alg> <digest type> <hex>", "<owner> <ttl> IN DNSKEY <flags> 3 <alg> <base64>"):
+ * the DNSKEYs for `static-key`, the DSes for the two DS forms. `layout` "block" is a file (one entry per line);
+ * "line" fits on a shell command line (`delv -a <(echo '…')`).
+ */
+export function bindTrustAnchors(
+  anchors: SignedTree["trustAnchors"],
+  form: BindAnchorForm,
+  layout: "block" | "line" = "block",
+): string {
+  const type = form === "static-key" ? "DNSKEY" : "DS";
+  const entries = (form === "static-key" ? anchors.dnskey : anchors.ds).map((line) => {
+    const f = line.trim().split(/\s+/);
+    const i = f.indexOf(type);
+    // DS: key tag, algorithm, digest type, digest; DNSKEY: flags, protocol, algorithm, public key (RFC 4034 §5.3, §2.2).
+    return `${f[0]} ${form} ${f[i + 1]} ${f[i + 2]} ${f[i + 3]} "${f.slice(i + 4).join("")}";`;
+  });
+  return layout === "line"
+    ? `trust-anchors { ${entries.join(" ")} };`
+    : `trust-anchors {\n${entries.map((e) => `  ${e}`).join("\n")}\n};\n`;
+}
+
+/**
  * Trust-anchor files for the lab's root:
  * - `unbound`: an unbound `trust-anchor-file` (zone-file lines: the root DS and DNSKEY);
  * - `bind`: a `trust-anchors { }` block for named.conf or `delv -a` (BIND 9.16+; static-key, i.e. the KSK itself).
  */
 export function trustAnchorFiles(tree: SignedTree): { unbound: string; bind: string } {
   const { ds, dnskey } = tree.trustAnchors;
-  const unbound = `${[...ds, ...dnskey].join("\n")}\n`;
-  const keys = dnskey.map((line) => {
-    const [, , , , flags, protocol, algorithm, key] = line.split(/\s+/);
-    return `  . static-key ${flags} ${protocol} ${algorithm} "${key}";`;
-  });
-  const bind = `trust-anchors {\n${keys.join("\n")}\n};\n`;
-  return { unbound, bind };
+  return { unbound: `${[...ds, ...dnskey].join("\n")}\n`, bind: bindTrustAnchors(tree.trustAnchors, "static-key") };
+}
+
+/**
+ * The DNS side of the lab as files for other tools, paths relative to an output directory: every zone in RFC 1035
+ * presentation form (zones/<origin>.zone, root.zone for the root), the root's DS and DNSKEY (root.ds, root.dnskey),
+ * both as one unbound `trust-anchor-file` (trust-anchors.txt), and a BIND/delv `trust-anchors` block
+ * (trust-anchors.conf, initial-ds). `danelab up` writes them into its state directory, `danelab export` into --out.
+ */
+export function exportFiles(tree: SignedTree): { path: string; text: string }[] {
+  const { ds, dnskey } = tree.trustAnchors;
+  return [
+    ...tree.zones.map((zone) => ({
+      path: `zones/${zone.origin === "" ? "root" : zone.origin}.zone`,
+      text: zone.toZoneFile(),
+    })),
+    { path: "root.ds", text: `${ds.join("\n")}\n` },
+    { path: "root.dnskey", text: `${dnskey.join("\n")}\n` },
+    { path: "trust-anchors.txt", text: trustAnchorFiles(tree).unbound },
+    { path: "trust-anchors.conf", text: bindTrustAnchors(tree.trustAnchors, "initial-ds") },
+  ];
 }

@@ -82,7 +82,22 @@ const V2_IDS = [
   "dnssec-algorithm-unsupported",
   "dual-one-tlsa",
 ];
-const GROUPS = ["seed", "dane-ta-names", "tlsa-and-chains", "dnssec-status", "smtp-and-tls"];
+/** MTA-STS beside DANE (issue 15); not rows of the design's scenarios.md. */
+const STS_IDS = [
+  "sts-enforce-pkix",
+  "sts-enforce-untrusted-mx",
+  "sts-mx-mismatch",
+  "sts-testing-untrusted-mx",
+  "sts-fetch-not-found",
+  "sts-fetch-content-type",
+  "sts-fetch-untrusted",
+  "sts-fetch-wrong-name",
+  "sts-fetch-redirect",
+  "sts-fetch-timeout",
+  "sts-dane-fail-sts-pass",
+  "sts-dane-pass-pkix-fail",
+];
+const GROUPS = ["seed", "dane-ta-names", "tlsa-and-chains", "dnssec-status", "smtp-and-tls", "mta-sts"];
 const DESIGN_FILE = "/work/shared/design/scenarios.md";
 
 /** Scenario ids and expects from the markdown tables: the backticked ids of each row's first cell. */
@@ -125,7 +140,7 @@ describe("the built-in catalogue", () => {
   it("carries every scenario of the design exactly once, and nothing else", () => {
     const ids = catalogue.map((s) => s.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect([...ids].sort()).toEqual([...DESIGN_IDS, ...V2_IDS].sort());
+    expect([...ids].sort()).toEqual([...DESIGN_IDS, ...V2_IDS, ...STS_IDS].sort());
   });
 
   it.runIf(existsSync(DESIGN_FILE))("matches the ids and expected verdicts of scenarios.md as it is now", () => {
@@ -138,7 +153,7 @@ describe("the built-in catalogue", () => {
       if (known)
         expect(s!.known, `${id}: scenarios.md says what real MTAs did; the file's "known" must too`).toBeTruthy();
     }
-    const v2 = V2_IDS.filter((id) => !design.some((d) => d.id === id));
+    const v2 = [...V2_IDS, ...STS_IDS].filter((id) => !design.some((d) => d.id === id));
     expect(catalogue.map((s) => s.id).sort()).toEqual([...design.map((d) => d.id), ...v2].sort());
   });
 
@@ -349,8 +364,8 @@ describe("the built-in catalogue", () => {
     expect(dns("insecure-a-tlsa-servfail").subzones).toEqual([{ name: "insecure", signed: false }]);
     const insecureHost = plan.scenarios.find((sp) => sp.scenario.id === "insecure-a-tlsa-servfail")!.hosts[0]!;
     expect(insecureHost.tlsaOwner).toBe("_25._tcp.mx.insecure.insecure-a-tlsa-servfail.lab.example");
-    // Every other scenario: a signed zone without faults.
-    const faulty = catalogue.filter((s) => s.dns.faults.length || !s.dns.signed || s.dns.subzones.length);
+    // Every other scenario: a signed zone without faults (MTA-STS is for unsigned zones: RFC 8461 §1).
+    const faulty = catalogue.filter((s) => (s.dns.faults.length || !s.dns.signed || s.dns.subzones.length) && !s.sts);
     expect(faulty.map((s) => s.id).sort()).toEqual(
       [
         "insecure-a-tlsa-servfail",

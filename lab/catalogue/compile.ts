@@ -7,8 +7,9 @@ import type { Answer } from "dns-packet";
 import type { CertificateProfile, Pki, PkiProfile } from "../../certs/index.js";
 import { tlsaAssociationData, tlsaRecord } from "../../certs/index.js";
 import type { ZoneSpec } from "../../zones/index.js";
+import { stsRecordText, tlsRptRecordText } from "../sts/policy.js";
 import type { LoadedScenario } from "./load.js";
-import type { CertificateSpec, HostSpec, TlsaSpec } from "./schema.js";
+import type { CertificateSpec, HostSpec, StsFault, StsSpec, TlsaSpec } from "./schema.js";
 
 export interface LabAddresses {
   /** The lab's suffix without the trailing dot, e.g. "lab.example". */
@@ -18,6 +19,11 @@ export interface LabAddresses {
   /** First SMTP listener address; later hosts count up (127.0.25.1, 127.0.25.2, … then 127.0.26.1 …). */
   smtpFirstAddress: string;
   smtpPort: number;
+  /**
+   * Where `mta-sts.<domain>` points: the lab's HTTPS policy server (lab/sts/), port 443 (RFC 8461 §3.3 fetches
+   * https://mta-sts.<domain>/ with no port). Default: the DNS server's address, which every lab owns alone.
+   */
+  stsAddress?: string;
 }
 
 /**
@@ -32,6 +38,23 @@ export const LAB_CERTIFICATES: CertificateProfile[] = [
     issuer: "lab/root",
     key: "ecdsa-p256",
     subject: { CN: "danelab R3", O: "danelab" },
+    ca: true,
+    pathLength: 0,
+  },
+  // The "public" Web PKI stand-in for MTA-STS (RFC 8461 §4.2: certificates chain to a root the sender trusts). It is
+  // apart from lab/root on purpose: DANE needs no CA, and MTA containers are told to trust only this root, so a DANE
+  // certificate (under lab/root) is never PKIX-valid by accident.
+  {
+    name: "lab/public-root",
+    key: "ecdsa-p256",
+    subject: { CN: "danelab Public Root P1", O: "danelab public" },
+    ca: true,
+  },
+  {
+    name: "lab/public-ca",
+    issuer: "lab/public-root",
+    key: "ecdsa-p256",
+    subject: { CN: "danelab Public CA P2", O: "danelab public" },
     ca: true,
     pathLength: 0,
   },
@@ -79,11 +102,30 @@ export interface HostPlan {
   smtp: HostSpec["smtp"];
 }
 
+/** The scenario's MTA-STS policy as served (lab/sts/) and announced in DNS. */
+export interface StsPlan {
+  /** The policy host, without trailing dot: mta-sts.<domain> (RFC 8461 §3.3). */
+  host: string;
+  id: string;
+  /** Publish `_mta-sts.<domain>` TXT. */
+  record: boolean;
+  mode: StsSpec["mode"];
+  /** mx patterns, expanded (RFC 8461 §4.1). */
+  mx: string[];
+  maxAge: number;
+  fault: StsFault | null;
+  /** The certificate the policy host presents (PKI-global name), then its issuer. */
+  chain: string[];
+  /** The TLS-RPT rua address (RFC 8460 §3), or null when no _smtp._tls record is published. */
+  tlsrpt: string | null;
+}
+
 export interface ScenarioPlan {
   scenario: LoadedScenario;
   /** The scenario's zone without trailing dot: <id>.<suffix>. */
   domain: string;
   hosts: HostPlan[];
+  sts: StsPlan | null;
 }
 
 export interface LabPlan {
@@ -130,7 +172,13 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
 
     // Certificates: the scenario's own, with "leaf" merged over the default leaf.
     const local = new Map<string, CertificateSpec>([["leaf", DEFAULT_LEAF]]);
+    if (scenario.sts) local.set(STS_CERT, stsCertificate(scenario.sts, domain));
     for (const c of scenario.pki.certificates) {
+      if (scenario.sts && c.name === STS_CERT)
+        throw new PlanError(
+          scenario.file,
+          `certificate "${STS_CERT}" is the policy host's, made from the sts block; give this one another name.`,
+        );
       local.set(c.name, c.name === "leaf" ? { ...DEFAULT_LEAF, ...c } : c);
     }
     const globalName = (name: string) => (name.startsWith("lab/") ? name : `${scenario.id}/${name}`);
@@ -198,13 +246,47 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
         "dns.nsec3 sets NSEC3 parameters, but dns.denial is not nsec3; add denial: nsec3.",
       );
     }
-    plans.push({ scenario, domain, hosts });
+    const sts: StsPlan | null = scenario.sts
+      ? {
+          host: `mta-sts.${domain}`,
+          id: scenario.sts.id,
+          record: scenario.sts.record,
+          mode: scenario.sts.mode,
+          mx: scenario.sts.mx ? scenario.sts.mx.map(one) : hosts.map((h) => h.name),
+          maxAge: scenario.sts.maxAge,
+          fault: scenario.sts.fault ?? null,
+          chain: [globalName(STS_CERT), local.get(STS_CERT)!.issuer!],
+          tlsrpt: scenario.sts.tlsrpt ? `tlsrpt@${domain}` : null,
+        }
+      : null;
+    plans.push({ scenario, domain, hosts, sts });
   }
   if (!selected) return { addresses, pki: { certificates }, scenarios: plans };
   return {
     addresses,
     pki: { certificates: certificates.filter((c) => c.name.startsWith("lab/") || selected.has(c.name.split("/")[0]!)) },
     scenarios: plans.filter((p) => selected.has(p.scenario.id)),
+  };
+}
+
+/** The local name of the policy host's certificate; a scenario's own certificate may not take it. */
+const STS_CERT = "mta-sts";
+
+/**
+ * The policy host's certificate: a PKIX-valid one under lab/public-ca (RFC 8461 §3.3: "valid for the mta-sts
+ * hostname"), or, for the certificate faults, one issued under the DANE hierarchy (no public root vouches for it) or
+ * one naming another host.
+ */
+function stsCertificate(sts: StsSpec, domain: string): CertificateSpec {
+  const name = sts.fault === "wrong-name-cert" ? `www.${domain}` : `mta-sts.${domain}`;
+  return {
+    name: STS_CERT,
+    issuer: sts.fault === "untrusted-cert" ? "lab/ca" : "lab/public-ca",
+    key: "ecdsa-p256",
+    subject: { CN: name },
+    san: [name],
+    keyUsage: { usages: ["digitalSignature"], critical: true },
+    extKeyUsage: ["serverAuth"],
   };
 }
 
@@ -341,6 +423,13 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
         }
       }
     }
+    // MTA-STS and TLS-RPT records (RFC 8461 §3.1, RFC 8460 §3); the policy host's A record points at the lab's HTTPS
+    // policy server.
+    if (sp.sts) {
+      if (sp.sts.record) put(txt(`_mta-sts.${domain}`, stsRecordText(sp.sts.id)));
+      put(a(sp.sts.host, plan.addresses.stsAddress ?? dnsAddress));
+      if (sp.sts.tlsrpt) put(txt(`_smtp._tls.${domain}`, tlsRptRecordText(sp.sts.tlsrpt)));
+    }
     // The scenario's denial of existence applies to its subzones too (RFC 5155 for NSEC3).
     const denial = dns.denial === "nsec3" ? { denial: "nsec3" as const, nsec3: dns.nsec3 ?? {} } : {};
     for (const r of dns.records) {
@@ -382,6 +471,10 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
     }
   }
   return zones;
+}
+
+function txt(name: string, text: string): Answer {
+  return { name, type: "TXT", ttl: 300, class: "IN", data: [text] };
 }
 
 function a(name: string, address: string): Answer {

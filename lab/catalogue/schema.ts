@@ -202,6 +202,59 @@ const dns = z
   })
   .strict();
 
+/**
+ * MTA-STS (RFC 8461) beside DANE: the policy the lab's HTTPS policy server serves at
+ * https://mta-sts.<domain>/.well-known/mta-sts.txt, the `_mta-sts` TXT record announcing it, and the TLS-RPT record
+ * (RFC 8460) naming where reports go. A fault makes the fetch fail in one named way.
+ */
+export const STS_FAULTS = [
+  "not-found",
+  "content-type",
+  "untrusted-cert",
+  "wrong-name-cert",
+  "redirect",
+  "timeout",
+] as const;
+export type StsFault = (typeof STS_FAULTS)[number];
+
+const sts = z
+  .object({
+    // RFC 8461 §3.1: id = 1*32(ALPHA / DIGIT); a new id tells senders to fetch the policy again.
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,32}$/, "1 to 32 letters and digits (RFC 8461 §3.1), e.g. 20261207T0000 without the T")
+      .default("2026120701"),
+    record: z
+      .boolean()
+      .default(true)
+      .describe("publish the _mta-sts TXT record; false = a policy file without the record that announces it"),
+    mode: z.enum(["enforce", "testing", "none"]).describe("RFC 8461 §5"),
+    mx: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'the policy\'s mx patterns (RFC 8461 §4.1), e.g. ["*.{domain}"]; default: every MX host of the scenario',
+      ),
+    maxAge: z
+      .number()
+      .int()
+      .min(0)
+      .max(31557600)
+      .default(86400)
+      .describe("max_age in seconds (RFC 8461 §3.2: at most 31557600)"),
+    fault: z
+      .enum(STS_FAULTS)
+      .optional()
+      .describe(
+        "how fetching the policy goes wrong: not-found (404), content-type (text/html), untrusted-cert (issued under " +
+          "the DANE hierarchy, not the public root), wrong-name-cert, redirect (RFC 8461 §3.3 forbids following it), " +
+          "timeout (the server never answers)",
+      ),
+    tlsrpt: z.boolean().default(true).describe("publish _smtp._tls TXT (RFC 8460 §3) with rua=mailto:tlsrpt@<domain>"),
+  })
+  .strict();
+export type StsSpec = z.infer<typeof sts>;
+
 export const scenarioSchema = z
   .object({
     id: z
@@ -234,6 +287,7 @@ export const scenarioSchema = z
       faults: [],
       records: [],
     }),
+    sts: sts.optional(),
   })
   .strict();
 

@@ -41,7 +41,7 @@ export interface HttpApiOptions {
    * added to the manifest entry.
    */
   scenarioDetail?: (id: string) => object | undefined;
-  /** The `danelab check` matrices in the state directory (lab/ui-data.ts `checkResults`), for GET /api/checks. */
+  /** The `danelab check` matrices in the state directory (lab/check-results.ts `checkResults`), for GET /api/checks. */
   checks?: { list(): object[]; get(id: string): object | undefined };
   /** Serve these files at `/` (the web UI) instead of the built-in endpoint list. */
   staticDir?: string | undefined;

@@ -1,0 +1,27 @@
+// MTA-STS policy text (RFC 8461 §3.2): what the lab's policy server sends for a scenario. Pure.
+//
+// A policy is a few "key: value" lines — version, mode, one mx line per pattern, max_age — that a sender fetches over
+// HTTPS from https://mta-sts.<domain>/.well-known/mta-sts.txt after the `_mta-sts.<domain>` TXT record
+// (`v=STSv1; id=…`) told it one exists. The id lives only in DNS: a new id tells senders to fetch again (§3.1).
+import type { StsPlan } from "../catalogue/compile.js";
+
+/** RFC 8461 §3.3: the one path senders fetch. */
+export const POLICY_PATH = "/.well-known/mta-sts.txt";
+/** Where the `redirect` fault points: it serves the same policy, so a sender that follows the redirect is seen. */
+export const MOVED_PATH = "/.well-known/mta-sts-moved.txt";
+
+/** RFC 8461 §3.2: CRLF-separated key/value pairs; "mx" repeats, one pattern each. */
+export function policyText(sts: Pick<StsPlan, "mode" | "mx" | "maxAge">): string {
+  const lines = ["version: STSv1", `mode: ${sts.mode}`, ...sts.mx.map((m) => `mx: ${m}`), `max_age: ${sts.maxAge}`];
+  return `${lines.join("\r\n")}\r\n`;
+}
+
+/** The `_mta-sts` TXT record's text (RFC 8461 §3.1). */
+export function stsRecordText(id: string): string {
+  return `v=STSv1; id=${id};`;
+}
+
+/** The `_smtp._tls` TXT record's text (RFC 8460 §3): where TLS-RPT reports go. */
+export function tlsRptRecordText(rua: string): string {
+  return `v=TLSRPTv1; rua=mailto:${rua}`;
+}
