@@ -4,7 +4,7 @@
 // that match really authenticates the server or only looks right — and the commands to inspect it all by hand.
 //
 // `scenarioDetail` is a pure function of the lab's plan, PKI and signed tree (the `Lab` object of lab/up.ts fits): no
-// sockets, no files. `danelab explain` prints much of the same as text (lab/explain.ts); this is the structured form
+// sockets, no files. `danelab explain` prints much of the same as text (cli/explain.ts); this is the structured form
 // for the UI. What a TLSA record, a chain or a name means is decided in dane/ (RFC 7672); this file lays it out.
 import type { Pki } from "../certs/index.js";
 import { type CertificateSummary, describeCertificate } from "../certs/index.js";

@@ -15,7 +15,7 @@ import { type BuiltLab, buildLab } from "../lab/up.js";
 const ROOT = join(import.meta.dirname, "..");
 const CONTRACTS = readFileSync(join(ROOT, "docs/contracts.md"), "utf8");
 /** The file that defines the `danelab` commands. */
-const CLI_SOURCE = "lab/cli.ts";
+const CLI_SOURCE = "cli/main.ts";
 
 /** The lines of one `## ` section of docs/contracts.md, found by the start of its heading. */
 function section(heading: string): string {

@@ -1,8 +1,8 @@
 // What `danelab up` prints once the lab runs: the scenario table and the exact lines that point a client MTA at it
 // (resolv.conf, Debian's Exim, Postfix). Facts behind the lines: shared/design/real-clients.md.
 
+import type { Manifest } from "../lab/manifest.js";
 import { withoutTrailingDot } from "../zones/names.js";
-import type { Manifest } from "./manifest.js";
 
 export function scenarioTable(manifest: Manifest): string {
   const rows = manifest.scenarios.map((s) => [
