@@ -75,7 +75,7 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
       ({ rdata }) => `-dane_tlsa_rrdata "${rdata.usage} ${rdata.selector} ${rdata.matching} ${rdata.hex}"`,
     );
     out.push(
-      `    dig +dnssec @${dnsAddress} MX ${sp.domain}.`,
+      `    dig +dnssec @${dnsAddress} MX ${sp.mailDomain}.`,
       `    dig +dnssec @${dnsAddress} TLSA ${h.tlsaOwner}.`,
       `    delv @${dnsAddress} -a ${built.stateDir}/trust-anchors.conf TLSA ${h.tlsaOwner}.   (after 'danelab up')`,
       `    echo QUIT | openssl s_client -starttls smtp -connect ${h.address}:${h.port} -servername ${h.addressName} \\`,

@@ -13,7 +13,7 @@ import { PlanError } from "../lab/catalogue/compile.js";
 import { CatalogueError } from "../lab/catalogue/select.js";
 import { forEachEventInLog, type LabEvent } from "../lab/events.js";
 import { exportLab } from "../lab/export.js";
-import { gradeRun } from "../lab/grade.js";
+import { gradeRun } from "../lab/grade/index.js";
 import type { Manifest } from "../lab/manifest.js";
 import { exitCodeFor, formatReport } from "../lab/report.js";
 import { DEFAULTS, type LabOptions, startLab } from "../lab/up.js";

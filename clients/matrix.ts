@@ -4,7 +4,7 @@
 // know whether to worry, the log line to search for. Pure: data in, text out (table, JSON, JUnit XML, Markdown).
 import { type ClientOutcome, describeOutcome } from "./outcome.js";
 
-/** The lab's verdict for one scenario of one run (lab/grade.ts ScenarioGrade, as served by the HTTP API). */
+/** The lab's verdict for one scenario of one run (lab/grade/index.ts ScenarioGrade, as served by the HTTP API). */
 export interface LabGrade {
   scenario: string;
   verdict: string; // pass | fail | pending | not-tested | observed

@@ -2,7 +2,7 @@
 // scenario's verdict is final, which messages are probably waiting in the user's MTA's queue, the progress line, and
 // the exit code.
 //
-// The lab's grader (lab/grade.ts) re-grades a run from its events at every request; a verdict can still change while
+// The lab's grader (lab/grade/) re-grades a run from its events at every request; a verdict can still change while
 // the MTA works. When watch treats a verdict as final:
 // - a delivery decided it (the lab accepted the message: `evidence.delivered` > 0) and it is pass, fail or observed —
 //   final at once: the grader judges the first delivery, and one message was sent per scenario;

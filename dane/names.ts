@@ -6,8 +6,10 @@ import type { Note, NoteLevel } from "./types.js";
 
 /**
  * RFC 7672 §3.2.2: the reference identifiers are the TLSA base domain (the MX host after secure CNAME expansion), the
- * MX host name itself, and the next-hop domain (the recipient domain), which a client MAY also accept. Duplicates
- * are dropped; the last entry is always the next-hop domain.
+ * MX host name itself, and the next-hop domain (the recipient domain), which "MUST be included as a second reference
+ * identifier" when the MX lookup was secure. Duplicates are dropped; the last entry is always the next-hop domain.
+ * (After an insecure MX lookup "the MX hostname is the only reference identifier"; callers pass the recipient domain
+ * anyway, and the scenario page notes say what a client that checks only the MX host does.)
  */
 export function referenceIdentifiers(tlsaBaseDomain: string, mxHost: string, nextHopDomain: string): string[] {
   return [...new Set([tlsaBaseDomain, mxHost, nextHopDomain])];
@@ -63,8 +65,8 @@ export interface NameCheck {
 
 /**
  * The server certificate's names against the reference identifiers (RFC 7672 §3.2.2): `refs` as
- * `referenceIdentifiers` returns them, the last being the next-hop domain, which RFC 7672 lets clients accept but
- * some (Exim) do not check. `cn` is the subject CN when the caller knows it better than the summary's subject string.
+ * `referenceIdentifiers` returns them, the last being the next-hop domain, which RFC 7672 §3.2.2 requires clients to
+ * accept after a secure MX lookup but some (Exim) do not check. `cn` is the subject CN when the caller knows it better than the summary's subject string.
  * `eeOnly`: a DANE-EE(3) record authenticates this certificate, so names do not matter (RFC 7672 §3.2.1) and the
  * notes say so.
  */
@@ -114,7 +116,7 @@ export function nameChecks(
       matches.push(name);
       notes.push({
         level: soft,
-        text: `${where(i)} matches only the next-hop domain ${nextHop}: RFC 7672 §3.2.2 lets a client accept that, but clients that check only the MX host name (Exim) do not${eeHint}`,
+        text: `${where(i)} matches only the next-hop domain ${nextHop}: RFC 7672 §3.2.2 requires a client to accept that after a secure MX lookup, but clients that check only the MX host name (Exim) do not${eeHint}`,
       });
     }
   });

@@ -83,7 +83,8 @@ export function buildManifest(
     smtp: { port: addresses.smtpPort },
     sts: opts.sts ?? null,
     stateDir: opts.stateDir,
-    scenarios: plan.scenarios.map(({ scenario, domain, hosts, sts }) => ({
+    // `domain` is the next-hop (recipient) domain: the owner of the MX RRset, which clients send to.
+    scenarios: plan.scenarios.map(({ scenario, mailDomain: domain, hosts, sts }) => ({
       id: scenario.id,
       title: scenario.title,
       group: scenario.group,

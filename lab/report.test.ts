@@ -2,7 +2,7 @@
 // own XML parser) and a Markdown reader each get from the same grades.
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import type { ScenarioGrade } from "./grade.js";
+import type { ScenarioGrade } from "./grade/index.js";
 import { exitCodeFor, formatReport, REPORT_FORMATS, summarize } from "./report.js";
 
 const evidence = {

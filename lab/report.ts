@@ -1,8 +1,8 @@
-// Report formats for the grader's verdicts (lab/grade.ts): an aligned `table` for a terminal, `json` for scripts and
+// Report formats for the grader's verdicts (lab/grade/): an aligned `table` for a terminal, `json` for scripts and
 // the HTTP API, `junit` XML for CI systems (one testcase per scenario), and `markdown` for issues and wikis. Pure: a
 // list of grades in, a string out. `exitCodeFor` gives `danelab report` its exit status: non-zero only when a graded
 // scenario failed (pending, not-tested and observed do not fail a run).
-import type { ScenarioGrade, Verdict } from "./grade.js";
+import type { ScenarioGrade, Verdict } from "./grade/index.js";
 
 export const REPORT_FORMATS = ["table", "json", "junit", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];

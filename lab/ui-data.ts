@@ -150,8 +150,8 @@ export function scenarioDetail(lab: LabView, id: string): ScenarioDetail | undef
     title: s.title,
     group: s.group,
     expect: s.expect,
-    domain: `${sp.domain}.`,
-    recipient: `probe@${sp.domain}`,
+    domain: `${sp.mailDomain}.`,
+    recipient: `probe@${sp.mailDomain}`,
     teach: s.teach.trim(),
     rfc: s.rfc,
     known: s.known?.trim() ?? null,
@@ -256,7 +256,7 @@ function hostView(lab: LabView, sp: ScenarioPlan, h: HostPlan): HostView {
     return view;
   });
   // RFC 7672 §3.2.2: the TLSA base domain (the address name after a secure CNAME), the MX host, the next-hop domain.
-  const referenceIdentifiers = referenceIdentifiersOf(h.addressName, h.name, sp.domain);
+  const referenceIdentifiers = referenceIdentifiersOf(h.addressName, h.name, sp.mailDomain);
   const chainSets: { label: string; chain: string[] }[] = [
     { label: "presented chain", chain: h.chain },
     ...h.extraChains.map((c) => ({ label: "also held (chosen by the client's signature algorithms)", chain: c })),
@@ -395,7 +395,7 @@ function commands(lab: LabView, sp: ScenarioPlan, h: HostPlan, tlsa: TlsaView[])
   const anchors = bindTrustAnchors(lab.tree.trustAnchors, "static-ds", "line");
   const rrdata = tlsa.map((t) => `-dane_tlsa_rrdata "${t.usage} ${t.selector} ${t.matching} ${t.hex}"`);
   return [
-    { label: "MX records, with signatures", command: `dig +dnssec @${dns.dnsAddress}${port} MX ${sp.domain}.` },
+    { label: "MX records, with signatures", command: `dig +dnssec @${dns.dnsAddress}${port} MX ${sp.mailDomain}.` },
     { label: "TLSA records, with signatures", command: `dig +dnssec @${dns.dnsAddress}${port} TLSA ${h.tlsaOwner}.` },
     {
       label: "validate the TLSA RRset from the lab's trust anchor",
@@ -417,6 +417,6 @@ function commands(lab: LabView, sp: ScenarioPlan, h: HostPlan, tlsa: TlsaView[])
       label: "Postfix's DANE probe (resolv.conf pointing at the lab, options trust-ad)",
       command: `posttls-finger -c -l dane -P /etc/ssl/certs "[${h.name}]:${h.port}"`,
     },
-    { label: "send a test message", command: `swaks --to run-1@${sp.domain} --server ${h.address}:${h.port} -tls` },
+    { label: "send a test message", command: `swaks --to run-1@${sp.mailDomain} --server ${h.address}:${h.port} -tls` },
   ];
 }

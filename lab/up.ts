@@ -15,7 +15,7 @@ import { startDnsServer } from "./dns/server.js";
 import { DNS_FOLD_MS, dnsQueryRecorder } from "./dns-log.js";
 import { EventLog } from "./events.js";
 import { checkListeners, checkSuffix } from "./exposure.js";
-import { gradeRun, type ScenarioGrade } from "./grade.js";
+import { gradeRun, type ScenarioGrade } from "./grade/index.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
 import { withPortOwner } from "./port-owner.js";

@@ -5,10 +5,11 @@
 // never connected to (and fail a delivery to its address), and OpenSSL's DANE verifier must reject the ECDSA
 // handshake a default client gets while accepting the RSA one.
 // Addresses: lab DNS 127.0.92.11:53, unbound 127.0.92.12:53, SMTP from 127.0.92.20, HTTP 127.0.92.13.
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gradeRun } from "../lab/grade.js";
+import { gradeRun } from "../lab/grade/index.js";
 import type { Lab } from "../lab/index.js";
 import { withoutTrailingDot } from "../zones/names.js";
 import { dig, expectResolversAgree, type ScenarioQuestion, startCatalogueLab } from "./dns.helpers.js";
@@ -18,21 +19,30 @@ import { deliverMessage, testMessage } from "./smtp.fixtures.js";
 const DNS = "127.0.92.11";
 const UNBOUND = "127.0.92.12";
 const S = "lab.example";
-const ONLY = ["null-mx", "dnssec-algorithm-unsupported", "dual-one-tlsa", "dual-rsa-ecdsa"];
+const ONLY = ["null-mx", "dnssec-algorithm-unsupported", "dual-one-tlsa", "dual-rsa-ecdsa", "insecure-mx-secure-tlsa"];
 let lab: Lab;
-const dir = "";
+// Scratch files for ldns (the exported RSAMD5 zone and its key): never the working directory.
+const dir = mkdtempSync(join(tmpdir(), "danelab-catalogue-more-files-"));
 let close: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
   ({ lab, close } = await startCatalogueLab("127.0.92", "danelab-catalogue-more-", ONLY));
 }, 120_000);
 
-afterAll(() => close());
+afterAll(async () => {
+  await close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const fqdn = (scenario: string, rel: string) => (rel === "@" ? `${scenario}.${S}` : `${rel}.${scenario}.${S}`);
 const scenario = (id: string) => lab.manifest.scenarios.find((s) => s.id === id)!;
 
 const QUESTIONS: ScenarioQuestion[] = [
+  // RFC 7672 §2.2.1: the recipient domain's MX RRset is insecure (unsigned subzone), the MX host and its TLSA secure.
+  ["insecure-mx-secure-tlsa", "mail", "MX", "NOERROR", false, 1],
+  ["insecure-mx-secure-tlsa", "mx", "A", "NOERROR", true, 1],
+  ["insecure-mx-secure-tlsa", "_25._tcp.mx", "TLSA", "NOERROR", true, 1],
+  ["insecure-mx-secure-tlsa", "_25._tcp.mx.mail", "TLSA", "NXDOMAIN", false, 0],
   ["null-mx", "@", "MX", "NOERROR", true, 1],
   ["null-mx", "@", "A", "NOERROR", true, 1],
   // RFC 4035 §5.2: the DS is signed and secure; below it nothing validates, and nothing is bogus either.

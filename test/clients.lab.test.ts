@@ -51,6 +51,8 @@ const QUICK = [
   "null-mx",
   "dnssec-algorithm-unsupported",
   "dual-one-tlsa",
+  "insecure-mx-secure-tlsa",
+  "insecure-a-tlsa-servfail",
 ];
 const COLUMNS = ["exim-try", "exim-strict", "postfix"];
 const MODES = ["resolver", "unbound"] as const;
@@ -306,6 +308,33 @@ describe.skipIf(!ready)("client matrix against the real lab, in both trust modes
         });
       }
       expect(cell("dnssec-algorithm-unsupported", "exim-strict", mode)?.outcome?.error).toMatch(
+        /host lookup done insecurely/,
+      );
+    }
+  });
+
+  it("an insecure MX RRset: Exim ignores the MX host's secure TLSA records, Postfix uses them (both allowed)", () => {
+    // RFC 7672 §2.2.1: DANE "need not apply" to an insecure MX RRset, and the client "MAY proceed to use DANE TLS".
+    // The TLSA record at the MX host does not match, so the choice shows; the same choice shows with SHOULD NOT
+    // (§2.2.2, TLSA lookup under an insecure address) and MAY (§2.2.3, insecure wrong TLSA under NSEC3 Opt-Out).
+    for (const mode of MODES) {
+      const mx = (col: string) => cell("insecure-mx-secure-tlsa", col, mode);
+      expect(mx("exim-try")?.outcome, `exim-try/${mode}`).toMatchObject({
+        status: "delivered",
+        security: "tls-unverified",
+      });
+      expect(mx("postfix")?.outcome?.status, `postfix/${mode}`).toBe("deferred");
+      expect(mx("postfix")?.outcome?.error).toMatch(/no matching DANE TLSA records/);
+      expect(mx("exim-strict")?.outcome?.error).toMatch(/host lookup done insecurely/);
+      for (const col of COLUMNS)
+        for (const s of ["insecure-mx-secure-tlsa", "insecure-a-tlsa-servfail", "nsec3-optout-insecure"])
+          expect(cell(s, col, mode)?.grade?.verdict, `${s} ${col}/${mode}`).toBe("observed");
+      for (const col of ["exim-try", "postfix"])
+        expect(cell("insecure-a-tlsa-servfail", col, mode)?.outcome, `${col}/${mode}`).toMatchObject({
+          status: "delivered",
+          security: "tls-unverified",
+        });
+      expect(cell("insecure-a-tlsa-servfail", "exim-strict", mode)?.outcome?.error).toMatch(
         /host lookup done insecurely/,
       );
     }

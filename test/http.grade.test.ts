@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventLog } from "../lab/events.js";
-import { type GradableScenario, gradeRun } from "../lab/grade.js";
+import { type GradableScenario, gradeRun } from "../lab/grade/index.js";
 import { type HttpApi, startHttpApi } from "../lab/http/api.js";
 import type { Manifest } from "../lab/manifest.js";
 import { GreylistAllowList } from "../lab/smtp/greylist.js";

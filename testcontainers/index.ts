@@ -21,11 +21,11 @@ import {
   type StartedTestContainer,
   Wait,
 } from "testcontainers";
-import type { ScenarioGrade, Verdict } from "../lab/grade.js";
+import type { ScenarioGrade, Verdict } from "../lab/grade/index.js";
 import type { Manifest } from "../lab/manifest.js";
 import { withoutTrailingDot } from "../zones/names.js";
 
-export type { ScenarioGrade, Verdict } from "../lab/grade.js";
+export type { ScenarioGrade, Verdict } from "../lab/grade/index.js";
 export type { Manifest, ManifestScenario } from "../lab/manifest.js";
 
 export const DANELAB_IMAGE = "localhost/danelab:latest";

@@ -124,6 +124,8 @@ export interface ScenarioPlan {
   scenario: LoadedScenario;
   /** The scenario's zone without trailing dot: <id>.<suffix>. */
   domain: string;
+  /** The next-hop (recipient) domain that owns the MX RRset: the zone itself unless `dns.mailDomain` says otherwise. */
+  mailDomain: string;
   hosts: HostPlan[];
   sts: StsPlan | null;
 }
@@ -246,6 +248,13 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
         "dns.nsec3 sets NSEC3 parameters, but dns.denial is not nsec3; add denial: nsec3.",
       );
     }
+    const mailDomain = fqdn(scenario.dns.mailDomain);
+    if (hosts.some((h) => h.name === mailDomain || h.addressName === mailDomain)) {
+      throw new PlanError(
+        scenario.file,
+        `dns.mailDomain "${scenario.dns.mailDomain}" is also the name of an MX host; give the recipient domain a name of its own.`,
+      );
+    }
     const sts: StsPlan | null = scenario.sts
       ? {
           host: `mta-sts.${domain}`,
@@ -259,7 +268,7 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
           tlsrpt: scenario.sts.tlsrpt ? `tlsrpt@${domain}` : null,
         }
       : null;
-    plans.push({ scenario, domain, hosts, sts });
+    plans.push({ scenario, domain, mailDomain, hosts, sts });
   }
   if (!selected) return { addresses, pki: { certificates }, scenarios: plans };
   return {
@@ -382,7 +391,7 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
     { origin: suffix, records: [a(`ns1.${suffix}`, dnsAddress)], nameservers: ns(suffix), signed: true },
   ];
   for (const sp of plan.scenarios) {
-    const { scenario, domain } = sp;
+    const { scenario, domain, mailDomain } = sp;
     const dns = scenario.dns;
     const sub = dns.subzones.map((z) => ({ origin: `${z.name}.${domain}`, signed: z.signed, records: [] as Answer[] }));
     const main = { origin: domain, signed: dns.signed, records: [] as Answer[] };
@@ -395,12 +404,18 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
     };
     // RFC 7505 §3: a Null MX is the only MX record, preference 0, exchange "." (the root, "" here).
     if (dns.nullMx) {
-      put({ name: domain, type: "MX", ttl: 300, class: "IN", data: { preference: 0, exchange: "" } });
-      put(a(domain, sp.hosts[0]!.address));
+      put({ name: mailDomain, type: "MX", ttl: 300, class: "IN", data: { preference: 0, exchange: "" } });
+      put(a(mailDomain, sp.hosts[0]!.address));
     }
     for (const h of sp.hosts) {
       if (!dns.nullMx)
-        put({ name: domain, type: "MX", ttl: 300, class: "IN", data: { preference: h.preference, exchange: h.name } });
+        put({
+          name: mailDomain,
+          type: "MX",
+          ttl: 300,
+          class: "IN",
+          data: { preference: h.preference, exchange: h.name },
+        });
       if (h.addressName !== h.name) put({ name: h.name, type: "CNAME", ttl: 300, class: "IN", data: h.addressName });
       put(a(h.addressName, h.address));
       if (h.tlsa.length) {

@@ -194,6 +194,12 @@ const dns = z
         'RFC 7505 §3: the domain publishes "MX 0 ." (accepts no mail) instead of its hosts\' MX records; the first ' +
           "host's address goes to the domain itself, where a client wrongly using the implicit MX (RFC 5321 §5.1) lands",
       ),
+    mailDomain: relativeName
+      .default("@")
+      .describe(
+        "the next-hop (recipient) domain that owns the MX RRset, relative to the scenario zone; a name in an unsigned " +
+          "subzone makes the MX RRset insecure while the MX hosts stay in the signed zone (RFC 7672 §2.2.1)",
+      ),
     faults: z.array(fault).default([]),
     records: z
       .array(z.object({ name: relativeName, type: z.literal("TXT"), data: z.string().max(255) }).strict())
@@ -284,6 +290,7 @@ export const scenarioSchema = z
       subzones: [],
       denial: "nsec",
       nullMx: false,
+      mailDomain: "@",
       faults: [],
       records: [],
     }),

@@ -15,7 +15,7 @@ import type { Socket } from "node:net";
 import { isIP } from "node:net";
 import { ListenError } from "../dns/errors.js";
 import type { EventFilter, EventLog, LabEvent } from "../events.js";
-import type { ScenarioGrade } from "../grade.js";
+import type { ScenarioGrade } from "../grade/index.js";
 import type { Manifest } from "../manifest.js";
 import { formatReport, isReportFormat, REPORT_FORMATS } from "../report.js";
 import type { MailStore, StoredMessage } from "../smtp/store.js";

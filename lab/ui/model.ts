@@ -1,6 +1,11 @@
 // The training board's logic without the DOM: filtering the catalogue, reading a hash route, turning the lab's event
 // log into one timeline per SMTP connection, listing runs, splitting a stored message into trace fields and content.
 // Pure functions of the HTTP API's JSON, so they are tested with vitest in Node (model.test.ts) and used by main.js.
+// A connection's outcome is the grader's own reading of its events (lab/grade/sessions.ts, free of Node imports).
+import { type LoggedEvent, readEvent } from "../grade/events.js";
+import { sessionBadge, summarizeSession, type Tone, tlsErrorText } from "../grade/sessions.js";
+
+export type { Tone } from "../grade/sessions.js";
 
 /** A scenario as GET /api/scenarios returns it (the manifest's entry). */
 export interface CatalogueEntry {
@@ -23,8 +28,6 @@ export interface UiEvent {
   client?: string;
   [field: string]: unknown;
 }
-
-export type Tone = "ok" | "info" | "warn" | "bad";
 
 export interface TimelineStep {
   seq: number;
@@ -142,18 +145,8 @@ export function describeEvent(e: UiEvent): { label: string; tone: Tone } {
         label: `TLS handshake: ${str(e, "version") ?? "?"}, ${str(e, "cipher") ?? "?"}, SNI ${str(e, "sni") ?? "(none)"}`,
         tone: "ok",
       };
-    case "tls-error": {
-      const stage = str(e, "stage");
-      if (stage === "refused") return { label: "STARTTLS refused by the server", tone: "warn" };
-      if (stage === "aborted-by-server") return { label: "server cut the TLS handshake (on purpose)", tone: "warn" };
-      const alert = str(e, "alert");
-      return {
-        label: alert
-          ? `client rejected the certificate: TLS alert ${alert}`
-          : `TLS handshake failed: ${str(e, "error") ?? "?"}`,
-        tone: "bad",
-      };
-    }
+    case "tls-error":
+      return tlsErrorText(readEvent(e, e.seq)!);
     case "rcpt":
       return {
         label: `RCPT ${str(e, "recipient") ?? "?"} → ${e.code ?? "?"}${str(e, "run") ? ` (run ${str(e, "run")})` : ""}`,
@@ -173,8 +166,15 @@ export function describeEvent(e: UiEvent): { label: string; tone: Tone } {
 /** Groups SMTP events by connection (session), oldest event first within a timeline, newest timeline first. */
 export function buildTimelines(events: readonly UiEvent[]): Timeline[] {
   const byId = new Map<string, Timeline>();
+  const eventsOf = new Map<string, LoggedEvent[]>();
   for (const e of [...events].sort((a, b) => a.seq - b.seq)) {
     if (!e.session) continue;
+    const logged = readEvent(e, e.seq);
+    if (logged) {
+      const list = eventsOf.get(e.session);
+      if (list) list.push(logged);
+      else eventsOf.set(e.session, [logged]);
+    }
     let t = byId.get(e.session);
     if (!t) {
       t = {
@@ -200,23 +200,11 @@ export function buildTimelines(events: readonly UiEvent[]): Timeline[] {
     t.steps.push(step);
     if (e.kind === "close") t.end = e.time;
   }
-  for (const t of byId.values()) t.outcome = outcome(t);
+  for (const t of byId.values()) {
+    const session = summarizeSession(eventsOf.get(t.session) ?? []);
+    if (session) t.outcome = sessionBadge(session);
+  }
   return [...byId.values()].sort((a, b) => (b.steps[0]?.seq ?? 0) - (a.steps[0]?.seq ?? 0));
-}
-
-function outcome(t: Timeline): { label: string; tone: Tone } {
-  const kinds = t.steps.map((s) => s.kind);
-  const find = (k: string) => t.steps.filter((s) => s.kind === k);
-  const messages = find("message");
-  if (messages.some((m) => m.tone === "bad")) return { label: "delivered in cleartext", tone: "bad" };
-  if (messages.length) return { label: "delivered over TLS", tone: "ok" };
-  const tlsErr = find("tls-error")[0];
-  if (tlsErr) return { label: tlsErr.label, tone: tlsErr.tone };
-  if (find("greeting").some((s) => s.tone === "warn")) return { label: "greylisted (421)", tone: "warn" };
-  if (find("ehlo").some((s) => s.tone === "warn") && !kinds.includes("tls"))
-    return { label: "no STARTTLS offered; client did not deliver", tone: t.end ? "ok" : "info" };
-  if (kinds.includes("tls")) return { label: t.end ? "TLS, no message" : "TLS up", tone: t.end ? "warn" : "info" };
-  return { label: t.end ? "closed without a message" : "in progress", tone: "info" };
 }
 
 /** The run ids seen in the log (`run-<id>` recipients), newest first. */

@@ -1,7 +1,7 @@
 // Unit tests of the grader: every expect × every client behaviour the lab can observe, built as synthetic event
 // sequences shaped like the ones the SMTP listener writes (docs/contracts.md, lab/events.ts).
 import { describe, expect, it } from "vitest";
-import { type GradableScenario, gradeRun, type ScenarioGrade } from "./grade.js";
+import { type GradableScenario, gradeRun, type ScenarioGrade } from "./index.js";
 
 const T0 = Date.parse("2026-11-29T10:00:00.000Z");
 let seq = 0;
