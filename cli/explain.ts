@@ -6,6 +6,7 @@
 import { describeCertificate } from "../certs/index.js";
 import { associationMatches } from "../dane/index.js";
 import { tlsaRdata } from "../lab/catalogue/compile.js";
+import { explainSts } from "../lab/sts/explain.js";
 import { buildLab, DEFAULTS, type LabOptions } from "../lab/up.js";
 
 export async function explainScenario(id: string, options: LabOptions): Promise<string> {
@@ -84,6 +85,14 @@ export async function explainScenario(id: string, options: LabOptions): Promise<
       `    posttls-finger -c -l dane -P /etc/ssl/certs "[${h.address}]:${h.port}"   (with resolv.conf pointing at the lab)`,
     );
   }
+  out.push(
+    ...explainSts(sp, {
+      stateDir: built.stateDir,
+      dnsAddress,
+      stsAddress: built.plan.addresses.stsAddress ?? dnsAddress,
+      stsPort: options.stsPort ?? DEFAULTS.stsPort,
+    }),
+  );
   return out.join("\n");
 }
 

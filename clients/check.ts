@@ -12,6 +12,7 @@
 // clients/user-config.ts) and `--image` (any MTA image, driven by --submit/--flush; clients/generic.ts).
 //
 // The columns and their drivers are planned in columns.ts; the command-line front end is check-command.ts.
+
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { withoutTrailingDot } from "../zones/names.js";
@@ -31,6 +32,7 @@ import {
   type MatrixRow,
   matrixExitCode,
 } from "./matrix.js";
+import { notSupportedGrade } from "./mta-sts.js";
 import { type ClientOutcome, notAttempted } from "./outcome.js";
 import { POSTFIX_LOG } from "./postfix.js";
 import { type ProbeTool, probeGrade } from "./probe.js";
@@ -319,7 +321,8 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
     const recipientOf = (col: MatrixColumn) => recipientFor(col.runId, s).toLowerCase();
     const cells: MatrixRow["cells"] = {};
     for (const col of columns) {
-      const grade = grades.get(col.id)?.get(s.id);
+      // MTA-STS scenarios: no built-in column fetches policies, so each says "not supported" (clients/mta-sts.ts).
+      const grade = s["sts"] ? notSupportedGrade(s.id, col.client) : grades.get(col.id)?.get(s.id);
       const outcome = col.error
         ? undefined
         : (outcomes.get(col.id)?.get(recipientOf(col)) ?? notAttempted(recipientOf(col)));

@@ -68,7 +68,7 @@ smtp_tls_session_cache_database =
 const CREATE_MISSING = `[ -d /var/spool/postfix/active ] || postfix post-install create-missing
 install -d -o postfix -g root -m 700 /var/spool/postfix/hold /var/spool/postfix/trace`;
 
-const START = `set -e
+export const POSTFIX_START = `set -e
 postconf -F '*/*/chroot = n'
 postconf -MX smtp/inet || true
 ${CREATE_MISSING}
@@ -129,7 +129,7 @@ export function postfixDriver(options: DriverOptions & { settleLimitMs?: number 
           ...(options.sourceAddress ? { sourceAddress: options.sourceAddress } : {}),
         }),
       },
-      { target: "/danelab/start.sh", content: START, mode: 0o755 },
+      { target: "/danelab/start.sh", content: POSTFIX_START, mode: 0o755 },
     ],
   });
 }
@@ -165,7 +165,7 @@ export function postfixUserDriver(
   });
 }
 
-function postfixContainerDriver(
+export function postfixContainerDriver(
   variant: string,
   options: DriverOptions & { settleLimitMs?: number },
   spec: Pick<ClientContainerSpec, "command" | "files" | "mounts">,

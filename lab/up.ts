@@ -24,6 +24,7 @@ import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
+import { withStsEvidence } from "./sts/grade.js";
 import { startStsServer } from "./sts/server.js";
 import { PUBLIC_ROOT_FILE, stsSites } from "./sts/sites.js";
 import { scenarioDetails } from "./ui-data.js";
@@ -340,8 +341,15 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
     }
 
     let manifest: Manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: null, resolver, sts });
-    const report = (run?: string) =>
-      gradeRun(events.all(), manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) });
+    const report = (run?: string) => {
+      const all = events.all();
+      // MTA-STS scenarios: the policy server's side of the story next to each verdict (lab/sts/grade.ts).
+      return withStsEvidence(
+        gradeRun(all, manifest.scenarios, { now: new Date(), ...(run ? { run } : {}) }),
+        all,
+        plan,
+      );
+    };
     if (o.httpPort !== null) {
       t = performance.now();
       const http = await startHttpApi({

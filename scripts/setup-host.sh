@@ -5,8 +5,8 @@
 #      without starting the packaged unbound/nsd daemons, which would take port 53;
 #   2. uses the Docker engine that is there as it is; only on a host without any engine does it install docker.io and
 #      configure it (no bridge, no iptables/NAT: containers use the host's loopback);
-#   3. builds the client images (Exim/GnuTLS, Postfix/OpenSSL, probe) from Debian packages with debootstrap +
-#      `docker import` — no registry is ever contacted (scripts/images/build.sh; rebuilt only when missing).
+#   3. builds the client images (Exim/GnuTLS, Postfix/OpenSSL, Postfix + MTA-STS resolver, probe) from Debian
+#      packages with debootstrap + `docker import` — no registry is ever contacted (scripts/images/build.sh; rebuilt only when missing).
 # Whatever it changes on the host is printed before it is done, with the command that undoes it.
 #
 #   bash scripts/setup-host.sh [--packages-only] [--no-images] [--packages-file FILE] [--quiet]
@@ -245,8 +245,9 @@ fi
 # --- 3. Client images ----------------------------------------------------------------------------------------------
 if [ "$images" = 1 ]; then
   # This host's release (exim, postfix, probe), exim4-daemon-heavy (check --exim-image), and the other releases the
-  # client matrix compares (name@suite: localhost/danelab-<name>-<suite>).
-  names=(exim postfix probe exim-heavy exim@trixie postfix@trixie probe@bookworm)
+  # client matrix compares (name@suite: localhost/danelab-<name>-<suite>), and Postfix with Debian 12's
+  # postfix-mta-sts-resolver 1.1.2 (test/clients.sts.test.ts: the release whose MTA-STS answer overrides DANE).
+  names=(exim postfix probe exim-heavy exim@trixie postfix@trixie probe@bookworm postfix-sts@bookworm)
   todo=()
   for n in "${names[@]}"; do
     tag="$(bash "$here/images/build.sh" --tag "$n")"

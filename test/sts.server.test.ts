@@ -173,6 +173,29 @@ describe("policy fetches over HTTPS", () => {
   }, 60_000);
 });
 
+describe("the grader's MTA-STS evidence", () => {
+  it("shows the policy fetches, the deciding rule, and a TLS-RPT report that arrived by mail at the rua address", async () => {
+    const sp = plan("sts-testing-untrusted-mx");
+    await curl(sp.sts!.host);
+    const mx = sp.hosts[0]!;
+    // A TLS-RPT report (RFC 8460 §3) as a reporting sender would mail it; swaks stands in for that sender.
+    await run("swaks", [
+      ...["--to", sp.sts!.tlsrpt!, "--from", "reports@sender.example", "--server", `${mx.address}:25`],
+      ...["-tls", "--timeout", "10", "--header", "Subject: Report Domain: x Submitter: y Report-ID: <1>"],
+    ]);
+    const grade = lab.report().find((g) => g.scenario === sp.scenario.id) as ReturnType<Lab["report"]>[number] & {
+      sts?: { fetches: number; tlsRptReports: number; mode: string };
+    };
+    expect(grade.sts).toMatchObject({ mode: "testing", tlsRptReports: 1 });
+    expect(grade.sts!.fetches).toBeGreaterThanOrEqual(1);
+    expect(grade.reason).toMatch(/MTA-STS testing: policy fetched \d+×/);
+    expect(grade.reason).toContain(`TLS-RPT reports received at ${sp.sts!.tlsrpt}: 1`);
+    expect(grade.reason).toContain("RFC 8461 §5, testing");
+    const dane = lab.report().find((g) => g.scenario === "sts-dane-fail-sts-pass")!;
+    expect(dane.reason).toContain("RFC 8461 §2");
+  }, 60_000);
+});
+
 describe("MX certificates under the public root", () => {
   const verify = async (id: string) => {
     const sp = plan(id);
