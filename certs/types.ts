@@ -1,7 +1,11 @@
 // The data shapes of certs/: what a PKI profile may say (one entry per certificate), what buildPki hands back, and the
 // one error bad profile input produces. Everything a scenario can ask of a certificate is a field here, so odd
 // layouts (no SAN, keyEncipherment-only keyUsage, an attacker CA named like a real intermediate, an expired
-// self-signed leaf) are data, not code.
+// self-signed leaf) are data, not code. What describeCertificate reports is in summary.ts (no Node types there).
+
+import type { KeyUsageName } from "./summary.js";
+
+export type { CertificateSummary, KeyUsageName } from "./summary.js";
 
 /** Private key algorithms the lab generates (all with Node's own crypto). */
 export type KeyType = "rsa-2048" | "rsa-3072" | "rsa-4096" | "ecdsa-p256" | "ecdsa-p384" | "ed25519";
@@ -14,17 +18,6 @@ export const KEY_TYPES: readonly KeyType[] = [
   "ed25519",
 ];
 
-/** RFC 5280 §4.2.1.3 keyUsage bits, by their ASN.1 names. */
-export type KeyUsageName =
-  | "digitalSignature"
-  | "nonRepudiation"
-  | "keyEncipherment"
-  | "dataEncipherment"
-  | "keyAgreement"
-  | "keyCertSign"
-  | "cRLSign"
-  | "encipherOnly"
-  | "decipherOnly";
 export const KEY_USAGE_NAMES: readonly KeyUsageName[] = [
   "digitalSignature",
   "nonRepudiation",
@@ -102,29 +95,6 @@ export interface Pki {
   names(): string[];
   /** Extra to the contract's minimum: what this build generated and what it reused. */
   stats: PkiBuildStats;
-}
-
-/** A certificate summarised for `danelab explain`, the UI and tests. */
-export interface CertificateSummary {
-  /** RFC 4514-style string, "" for an empty subject. */
-  subject: string;
-  issuer: string;
-  /** Serial number, lower-case hex. */
-  serial: string;
-  /** dNSName entries of the subjectAltName extension ([] when absent). */
-  san: string[];
-  keyUsage: { usages: KeyUsageName[]; critical: boolean } | null;
-  /** Purposes by name where known (serverAuth …), else the dotted OID; null when the extension is absent. */
-  extKeyUsage: string[] | null;
-  ca: boolean;
-  /** ISO 8601. */
-  notBefore: string;
-  notAfter: string;
-  /** A KeyType when it is one of ours, else e.g. "rsa-1024" or the algorithm name. */
-  keyType: string;
-  /** TLSA selector 1 / matching 1 and selector 0 / matching 1 data (lower-case hex). */
-  spkiSha256: string;
-  certSha256: string;
 }
 
 /** Bad profile input. The message names the certificate and the field, and says what would be accepted. */

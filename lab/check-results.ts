@@ -2,7 +2,7 @@
 // for the HTTP API (GET /api/checks, GET /api/checks/<id>). Files only: what they mean is the UI's business.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CheckSummary } from "./ui-data.js";
+import type { CheckSummary } from "./ui/api-types.js";
 
 const CHECK_ID = /^[A-Za-z0-9._-]{1,100}$/;
 

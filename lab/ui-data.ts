@@ -7,7 +7,7 @@
 // sockets, no files. `danelab explain` prints much of the same as text (cli/explain.ts); this is the structured form
 // for the UI. What a TLSA record, a chain or a name means is decided in dane/ (RFC 7672); this file lays it out.
 import type { Pki } from "../certs/index.js";
-import { type CertificateSummary, describeCertificate } from "../certs/index.js";
+import { describeCertificate } from "../certs/index.js";
 import {
   associationMatches,
   keyUsageNotes,
@@ -22,116 +22,25 @@ import {
   validityNote,
 } from "../dane/index.js";
 import { bindTrustAnchors, recordFields, resolveValidated, type SignedTree } from "../zones/index.js";
+import { normalizeName } from "../zones/names.js";
 import { type HostPlan, type LabPlan, type ScenarioPlan, TLSA_TTL, tlsaRdata } from "./catalogue/compile.js";
+import type {
+  HostView as ApiHostView,
+  ScenarioDetail as ApiScenarioDetail,
+  CertificateView,
+  ChainView,
+  CommandView,
+  DnsRecordView,
+  DnsStatus,
+  Note,
+  TlsaView,
+} from "./ui/api-types.js";
 
-/** A severity for a note on a certificate or record: ok = this is why it works, warn = looks right only, bad = breaks. */
-export type NoteLevel = "ok" | "info" | "warn" | "bad";
-export interface Note {
-  level: NoteLevel;
-  text: string;
-}
-
-export type DnsStatus = "secure" | "insecure" | "bogus" | "servfail" | "timeout" | "truncated" | "unknown";
-
-export interface DnsRecordView {
-  /** Owner name, fully qualified with the trailing dot. */
-  name: string;
-  type: string;
-  ttl: number;
-  /** Presentation form of the RDATA. */
-  data: string;
-  /** What a validating resolver concludes for this RRset (resolver mode of the lab's DNS server). */
-  status: DnsStatus;
-  /** The deliberate fault on this RRset, e.g. "bad-signature". */
-  fault: string | null;
-  /** The validator's explanation, when it has one. */
-  why: string | null;
-  /** The zone that holds it. */
-  zone: string;
-}
-
-export interface TlsaView {
-  /** The record in presentation form, as published. */
-  record: string;
-  usage: number;
-  selector: number;
-  matching: number;
-  hex: string;
-  /** RFC 7672 §3.1.3: only DANE-TA(2) and DANE-EE(3) with selector 0/1, matching 0/1/2 and the right digest length. */
-  usable: boolean;
-  note: string | null;
-  /** The certificates of the presented chains this record's data matches: chain index and depth (0 = leaf). */
-  matches: { chain: number; depth: number; authenticates: boolean }[];
-}
-
-export interface CertificateView extends CertificateSummary {
-  /** The certificate's name in the lab's PKI ("seed-mx06/r3", "lab/ca"). */
-  name: string;
-  depth: number;
-  /** Indices into the host's `tlsa` of the records whose data matches this certificate. */
-  tlsaMatches: number[];
-  /** True when a TLSA match on this certificate really authenticates the chain (the leaf chains up to it). */
-  authenticates: boolean;
-  /** Leaf only: the SAN entries (or the CN) a DANE client accepts as a reference identifier (RFC 7672 §3.2.2). */
-  nameMatches: string[];
-  /** What `nameMatches` match: the host (TLSA base domain or MX host), only the next-hop domain, or nothing. */
-  nameMatchKind: "host" | "next-hop" | null;
-  /** True when something about this certificate only looks right (see notes). */
-  looksRightOnly: boolean;
-  notes: Note[];
-}
-
-export interface ChainView {
-  /** "presented chain", "also held", "for SNI mx.example". */
-  label: string;
-  certificates: CertificateView[];
-}
-
-export interface CommandView {
-  label: string;
-  command: string;
-}
-
-export interface HostView {
-  /** MX target, fully qualified. */
-  name: string;
-  preference: number;
-  /** Where address and TLSA live (the CNAME target when the MX host is an alias). */
-  addressName: string;
-  address: string;
-  port: number;
-  smtp: HostPlan["smtp"];
-  /** Behaviour in words: "first 2 connections get 421", "STARTTLS not offered". */
-  behaviour: string[];
-  tlsaOwner: string;
-  tlsa: TlsaView[];
-  /** The names a DANE client accepts in the certificate (TLSA base domain, MX host, next-hop domain). */
-  referenceIdentifiers: string[];
-  chains: ChainView[];
-  commands: CommandView[];
-}
-
-export interface ScenarioDetail {
-  id: string;
-  title: string;
-  group: string;
-  expect: string;
-  domain: string;
-  recipient: string;
-  teach: string;
-  rfc: string[];
-  known: string | null;
-  dns: {
-    zone: string;
-    signed: boolean;
-    ds: "correct" | "wrong";
-    /** The domain publishes a Null MX (RFC 7505 `MX 0 .`): its hosts are reached, if at all, outside the MX RRset. */
-    nullMx: boolean;
-    faults: { kind: string; name: string; type: string }[];
-    records: DnsRecordView[];
-  };
-  hosts: HostView[];
-}
+// The page's JSON shapes live in lab/ui/api-types.ts, which has no Node import, so the browser code reads the same
+// types; here the host's `smtp` block is typed as the scenario file has it.
+export type * from "./ui/api-types.js";
+export type HostView = ApiHostView<HostPlan["smtp"]>;
+export type ScenarioDetail = ApiScenarioDetail<HostPlan["smtp"]>;
 
 /** The parts of a running (or built) lab the builder reads; lab/up.ts's `Lab` fits. */
 export interface LabView {
@@ -183,14 +92,6 @@ export function scenarioDetails(lab: LabView): (id: string) => ScenarioDetail | 
   };
 }
 
-/** One `danelab check` result directory (`<stateDir>/checks/<id>/matrix.json`, written by clients/check.ts). */
-export interface CheckSummary {
-  id: string;
-  generated: string;
-  columns: string[];
-  scenarios: number;
-}
-
 // --- DNS ---------------------------------------------------------------------------------------------------------
 
 const SHOWN_TYPES = new Set(["MX", "A", "AAAA", "CNAME", "TLSA", "DS"]);
@@ -215,7 +116,7 @@ function dnsRecords(tree: SignedTree, sp: ScenarioPlan): DnsRecordView[] {
     if (!inScenario(zone.origin) && !isParent) continue;
     for (const rr of zone.records().map(recordFields)) {
       if (!SHOWN_TYPES.has(rr.type)) continue;
-      const bare = rr.name.replace(/\.$/, "").toLowerCase();
+      const bare = normalizeName(rr.name);
       if (isParent && !(rr.type === "DS" && (bare === sp.domain || bare.endsWith(`.${sp.domain}`)))) continue;
       if (!isParent && rr.type === "A" && bare.startsWith("ns1.")) continue; // nameserver glue is not what a client asks for
       out.push({ ...rr, ...statusOf(bare, rr.type), zone: zone.origin === "" ? "." : `${zone.origin}.` });

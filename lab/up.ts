@@ -24,7 +24,7 @@ import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
 import { MailStore } from "./smtp/store.js";
 import { lockStateDir, type StateLock } from "./state-lock.js";
-import { withStsEvidence } from "./sts/grade.js";
+import { withStsDetail, withStsEvidence } from "./sts/grade.js";
 import { startStsServer } from "./sts/server.js";
 import { PUBLIC_ROOT_FILE, stsSites } from "./sts/sites.js";
 import { scenarioDetails } from "./ui-data.js";
@@ -362,7 +362,11 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
         resetGreylist,
         grade: report,
         staticDir: o.uiDir === null ? undefined : (o.uiDir ?? findUiDir()),
-        scenarioDetail: scenarioDetails({ plan, pki, tree }),
+        scenarioDetail: withStsDetail(scenarioDetails({ plan, pki, tree }), plan, {
+          stateDir,
+          dnsAddress: o.dnsAddress,
+          stsPort: sts?.port ?? o.stsPort,
+        }),
         checks: checkResults(stateDir),
         ...(options.httpAllowedHosts ? { allowedHosts: options.httpAllowedHosts } : {}),
       }).catch((err) => {

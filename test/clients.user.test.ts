@@ -14,7 +14,7 @@
 // exim-heavy image is built here by scripts/images/build.sh when missing (~1 min once).
 // Loopback addresses of this file: DNS 127.0.83.53, HTTP 127.0.83.80, SMTP from 127.0.83.100, MTA source addresses
 // 127.0.83.201–204 and 127.0.83.31, the generic MTA's submission listener 127.0.83.9:2525.
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   appendFileSync,
@@ -29,12 +29,12 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CheckResult, runCheck } from "../clients/check.js";
 import { formatMatrix } from "../clients/matrix.js";
 import { eximPlan } from "../clients/mta-config.js";
 import { type Lab, startLab } from "../lab/index.js";
+import { run } from "./run.js";
 
 const ready =
   process.getuid?.() === 0 &&
@@ -44,7 +44,6 @@ const ready =
 const ONLY = ["ta-baseline", "seed-mx06-ku", "tlsa-insecure"];
 const HEAVY = "localhost/danelab-exim-heavy:latest";
 const POSTFIX = "localhost/danelab-postfix:latest";
-const run = promisify(execFile);
 
 /** `docker cp` of a directory out of an image: the "copy of /etc/…" a user makes on his host. */
 function copyFromImage(image: string, path: string, to: string): void {
@@ -301,10 +300,7 @@ describe.skipIf(!ready)("danelab check with the user's own MTA configurations an
       [["--client", "exim-try", "--exim-dane-ciphers", "NORMAL\n  hosts_require_dane = *"], /contains "\\n"/],
     ];
     for (const [args, want] of cases) {
-      const r = await run(process.execPath, [bin, "check", "--state-dir", stateDir, ...args], { timeout: 60_000 }).then(
-        () => ({ code: 0, stderr: "" }),
-        (e: { code?: number; stderr?: string }) => ({ code: e.code, stderr: e.stderr ?? "" }),
-      );
+      const r = await run(process.execPath, [bin, "check", "--state-dir", stateDir, ...args], { timeoutMs: 60_000 });
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stderr, args.join(" ")).toMatch(want);
       expect(r.stderr, args.join(" ")).not.toMatch(/internal error| {4}at /);

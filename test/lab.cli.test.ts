@@ -2,16 +2,15 @@
 // lines that point an MTA at the lab, stops cleanly on SIGTERM, and every user-caused failure is one paragraph naming
 // the cause and the fix, with a non-zero exit — never a stack trace.
 // Loopback addresses of this file: 127.0.13.10–19 and SMTP from 127.0.41.1.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { run } from "./run.js";
 
 const BIN = resolve("bin/danelab.js");
-const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), "danelab-cli-"));
 chmodSync(tmp, 0o755);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -20,13 +19,8 @@ async function danelab(args: string[], opts: { asUser?: string } = {}) {
   const [cmd, argv] = opts.asUser
     ? ["setpriv", [`--reuid=${opts.asUser}`, "--regid=nogroup", "--clear-groups", process.execPath, BIN, ...args]]
     : [process.execPath, [BIN, ...args]];
-  try {
-    const { stdout, stderr } = await run(cmd as string, argv as string[], { timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-  }
+  const r = await run(cmd as string, argv as string[], { timeoutMs: 120_000 });
+  return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 function waitForLine(child: ChildProcess, pattern: RegExp, ms: number): Promise<string> {

@@ -6,9 +6,9 @@
 // NXDOMAIN and NODATA carry the SOA (RFC 2308 §3) and, with DO, the NSEC proofs (RFC 4035 §3.1.3) or NSEC3 proofs (RFC 5155 §7.2). RRSIGs go with
 // every RRset when the query set DO (RFC 4035 §3.1.1).
 
-import { withoutTrailingDot } from "./names.js";
+import { normalizeName, withoutTrailingDot } from "./names.js";
 import type { AuthoritativeAnswer, SignedTree, SignedZone, ZoneFault } from "./types.js";
-import { type Answer, dataOf, isInOrSelf, normalizeName, parentName } from "./wire.js";
+import { type Answer, dataOf, isInOrSelf, parentName } from "./wire.js";
 
 export interface AuthoritativeQuestion {
   name: string;

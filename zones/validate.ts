@@ -6,10 +6,10 @@
 import { answerAuthoritative, answeringZone, faultFor } from "./answer.js";
 import { proveNsec3 } from "./denial.js";
 import { type DnskeyData, dsDigest, keyTag, VALIDATED_ALGORITHMS } from "./keys.js";
-import { withoutTrailingDot } from "./names.js";
+import { normalizeName, withoutTrailingDot } from "./names.js";
 import { labelCount, type RrsigData, verifyRrsig } from "./sign.js";
 import type { Rcode, SignedTree, SignedZone, ValidatedAnswer, ZoneFault } from "./types.js";
-import { type Answer, compareNames, dataOf, isInOrSelf, labels, normalizeName, parentName } from "./wire.js";
+import { type Answer, compareNames, dataOf, isInOrSelf, labels, parentName } from "./wire.js";
 import { rrsigTime } from "./zonefile.js";
 
 type Status = "secure" | "insecure" | "bogus";

@@ -3,9 +3,6 @@
 // names RFC 4034 §6.2 says to lower-case and strips dns-packet's RDLENGTH prefix.
 import { createRequire } from "node:module";
 import dnsPacket from "dns-packet";
-import { fqdn, normalizeName } from "./names.js";
-
-export { fqdn, normalizeName };
 
 export type Answer = dnsPacket.Answer;
 

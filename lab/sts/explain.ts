@@ -75,3 +75,31 @@ export function explainSts(
   );
   return out;
 }
+
+/** What the training board's scenario page shows about the policy (GET /api/scenarios/<id> `stsPolicy`). */
+export function stsDetail(
+  sp: ScenarioPlan,
+  o: { stateDir: string; dnsAddress: string; stsPort: number },
+): {
+  host: string;
+  mode: string;
+  fault: string | null;
+  policy: string;
+  rule: string;
+  tlsrpt: string | null;
+  curl: string;
+} | null {
+  const sts = sp.sts;
+  if (!sts) return null;
+  return {
+    host: sts.host,
+    mode: sts.mode,
+    fault: sts.fault,
+    policy: policyText(sts).replaceAll("\r\n", "\n"),
+    rule: decidingRule(sp),
+    tlsrpt: sts.tlsrpt,
+    curl:
+      `curl --cacert ${join(o.stateDir, PUBLIC_ROOT_FILE)} --resolve ${sts.host}:${o.stsPort}:$(dig +short ` +
+      `@${o.dnsAddress} ${sts.host} A) https://${sts.host}${o.stsPort === 443 ? "" : `:${o.stsPort}`}${POLICY_PATH}`,
+  };
+}

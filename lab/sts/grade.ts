@@ -7,7 +7,7 @@
 import type { LabPlan } from "../catalogue/compile.js";
 import type { LabEvent } from "../events.js";
 import type { ScenarioGrade } from "../grade/index.js";
-import { decidingRule } from "./explain.js";
+import { decidingRule, stsDetail } from "./explain.js";
 
 export interface StsEvidence {
   mode: string;
@@ -67,4 +67,18 @@ export function withStsEvidence(
       sts: evidence,
     };
   });
+}
+
+/** The scenario page's data (lab/ui-data.ts), with `stsPolicy` added for scenarios that have a policy. */
+export function withStsDetail(
+  detail: (id: string) => object | undefined,
+  plan: LabPlan,
+  o: Parameters<typeof stsDetail>[1],
+): (id: string) => object | undefined {
+  return (id) => {
+    const base = detail(id);
+    const sp = plan.scenarios.find((x) => x.scenario.id === id);
+    const policy = sp ? stsDetail(sp, o) : null;
+    return base && policy ? { ...base, stsPolicy: policy } : base;
+  };
 }
