@@ -477,7 +477,7 @@ function isUserError(err: unknown): err is Error {
     err instanceof UserError ||
     err instanceof CatalogueError ||
     err instanceof PlanError ||
-    /^(ListenError|SmtpListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError|ExposureError|LabRunningError|ExportError)$/.test(
+    /^(ListenError|StateDirError|ResolverError|ProfileError|ZoneError|LabAccessError|MtaConfigError|ContainerError|ExposureError|LabRunningError|ExportError)$/.test(
       err.name,
     )
   );

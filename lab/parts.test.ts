@@ -8,9 +8,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadCatalogueCached } from "./catalogue/cache.js";
 import { nthAddress } from "./catalogue/compile.js";
 import { builtinScenarioDir } from "./catalogue/select.js";
+import { listenError } from "./dns/errors.js";
 import { dnsQueryRecorder, NAMES_PER_ZONE } from "./dns-log.js";
 import { EventLog } from "./events.js";
-import { portOwner, withPortOwner } from "./port-owner.js";
+import { portOwner } from "./port-owner.js";
 import { ResolverError, startUnbound } from "./resolver/unbound.js";
 import { prepareStateDir, StateDirError } from "./up.js";
 
@@ -91,10 +92,10 @@ describe("port owner", () => {
       expect(portOwner("127.0.13.30", 53, "udp")).toMatch(
         new RegExp(`\\(pid ${process.pid}\\) on 127\\.0\\.13\\.30:53`),
       );
-      const err = Object.assign(new Error("The lab's DNS server cannot listen on 127.0.13.30:53."), {
-        code: "EADDRINUSE",
-      });
-      expect((withPortOwner(err, "127.0.13.30", 53, "udp") as Error).message).toMatch(/It is held by .*pid/);
+      const err = Object.assign(new Error("bind EADDRINUSE 127.0.13.30:53"), { code: "EADDRINUSE" });
+      expect(listenError(err, "127.0.13.30", 53, "udp").message).toMatch(
+        new RegExp(`already in use\\. .* It is held by .*\\(pid ${process.pid}\\) on 127\\.0\\.13\\.30:53\\.$`),
+      );
       expect(portOwner("127.0.13.31", 53, "udp")).toBeNull();
     } finally {
       socket.close();

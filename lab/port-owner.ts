@@ -1,6 +1,6 @@
-// Who holds a port: when a listener cannot bind because the address is in use, the error names the process that has
-// it (from `ss`, iproute2), so the admin knows what to stop. Best effort: without `ss` or the right to see other
-// users' sockets it says nothing.
+// Who holds a port: when a listener cannot bind because the address is in use, the error (lab/listen-error.ts) and
+// `danelab doctor` name the process that has it (from `ss`, iproute2), so the admin knows what to stop. Best effort:
+// without `ss` or the right to see other users' sockets it says nothing.
 import { spawnSync } from "node:child_process";
 
 export function portOwner(address: string, port: number, transport: "udp" | "tcp"): string | null {
@@ -17,15 +17,4 @@ export function portOwner(address: string, port: number, transport: "udp" | "tcp
     if (m) return `${m[1]} (pid ${m[2]}) on ${local}`;
   }
   return null;
-}
-
-/** Appends "It is held by …" to an address-in-use error from any of the lab's listeners. */
-export function withPortOwner(err: unknown, address: string, port: number, transport: "udp" | "tcp"): unknown {
-  const e = err as { code?: string; transport?: string; message?: string };
-  if (!(err instanceof Error) || e.code !== "EADDRINUSE") return err;
-  const owner =
-    portOwner(address, port, e.transport === "udp" ? "udp" : transport) ??
-    portOwner(address, port, transport === "udp" ? "tcp" : "udp");
-  if (owner && !err.message.includes("held by")) err.message = `${err.message} It is held by ${owner}.`;
-  return err;
 }

@@ -18,7 +18,6 @@ import { checkListeners, checkSuffix } from "./exposure.js";
 import { gradeRun, type ScenarioGrade } from "./grade/index.js";
 import { startHttpApi } from "./http/api.js";
 import { buildManifest, type Manifest, writeManifest } from "./manifest.js";
-import { withPortOwner } from "./port-owner.js";
 import { startUnbound } from "./resolver/unbound.js";
 import { GreylistAllowList } from "./smtp/greylist.js";
 import { startSmtpListener } from "./smtp/listener.js";
@@ -270,8 +269,6 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
       tree,
       onQuery: dnsQueryRecorder(events, plan.addresses.suffix, new Set(plan.scenarios.map((s) => s.scenario.id))),
       onQueryRepeatMs: DNS_FOLD_MS,
-    }).catch((err) => {
-      throw withPortOwner(err, o.dnsAddress, o.dnsPort, "udp");
     });
     closers.push(() => dns.close());
     mark("dns", t);
@@ -297,8 +294,6 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
             allowList,
             store,
             events,
-          }).catch((err) => {
-            throw withPortOwner(err, h.address, h.port, "tcp");
           }),
         ),
       ),
@@ -317,9 +312,7 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
     if (sites.length) {
       t = performance.now();
       const address = plan.addresses.stsAddress ?? o.dnsAddress;
-      const server = await startStsServer({ address, port: o.stsPort, sites, events }).catch((err) => {
-        throw withPortOwner(err, address, o.stsPort, "tcp");
-      });
+      const server = await startStsServer({ address, port: o.stsPort, sites, events });
       closers.push(() => server.close());
       sts = { address, port: server.port, publicRoot: join(stateDir, PUBLIC_ROOT_FILE) };
       mark("sts", t);
@@ -369,8 +362,6 @@ async function startLocked(options: LabOptions, t0: number, lock: StateLock): Pr
         }),
         checks: checkResults(stateDir),
         ...(options.httpAllowedHosts ? { allowedHosts: options.httpAllowedHosts } : {}),
-      }).catch((err) => {
-        throw withPortOwner(err, o.httpAddress, o.httpPort ?? 0, "tcp");
       });
       closers.push(() => http.close());
       manifest = buildManifest(plan, pki, tree, { stateDir, httpUrl: http.url, resolver, sts });

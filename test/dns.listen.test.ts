@@ -80,13 +80,21 @@ describe("ListenError", () => {
     // The lab/dns modules, transpiled to plain JavaScript in a directory nobody can read, run by a real node as nobody.
     const dir = mkdtempSync(join(tmpdir(), "danelab-dns-eacces-"));
     temps.push(dir);
-    const sources = join(import.meta.dirname, "../lab/dns");
-    for (const f of readdirSync(sources).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
-      const src = readFileSync(join(sources, f), "utf8");
+    // lab/dns and the listen-error helper it shares with the other listeners.
+    const lab = join(import.meta.dirname, "../lab");
+    const sources = [
+      ...readdirSync(join(lab, "dns"))
+        .filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))
+        .map((n) => `dns/${n}`),
+      "listen-error.ts",
+      "port-owner.ts",
+    ];
+    for (const f of sources) {
+      const src = readFileSync(join(lab, f), "utf8");
       const js = ts.transpileModule(src, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       }).outputText;
-      const out = join(dir, "lab/dns", f.replace(/\.ts$/, ".js"));
+      const out = join(dir, "lab", f.replace(/\.ts$/, ".js"));
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, js);
     }

@@ -298,7 +298,7 @@ describe("hostile HTTPS input", () => {
   it("says in one paragraph what to do when the port is taken", async () => {
     const err = await startStsServer({ address: SECOND, port: 443, sites: [] }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
-    expect((err as Error).name).toBe("StsListenError");
+    expect((err as Error).name).toBe("ListenError");
     expect((err as Error).message).toMatch(
       /MTA-STS policy server cannot listen on 127\.0\.93\.3:443 \(TCP\): .*in use/,
     );

@@ -1,14 +1,13 @@
-// Type tests, checked by `npm run typecheck` (and `vitest --typecheck`), never run: the report, message, matrix,
-// catalogue and MTA-STS shapes the web UI restates in lab/ui/api-types.ts (their server modules need Node) must keep
-// fitting what the server sends, so renaming or retyping a field in the grader, the mail store, the manifest, the
-// check matrix or the MTA-STS detail fails here instead of leaving a page blank.
+// Type tests, checked by `npm run typecheck` (and `vitest --typecheck`), never run: the report, message, matrix and
+// catalogue shapes the web UI restates in lab/ui/api-types.ts (their server modules need Node) must keep fitting what
+// the server sends, so renaming or retyping a field in the grader, the mail store, the manifest or the check matrix
+// fails here instead of leaving a page blank.
 import { expectTypeOf, test } from "vitest";
 import type { Matrix as CheckMatrix } from "../clients/matrix.js";
 import type { ScenarioGrade } from "../lab/grade/index.js";
 import type { ManifestScenario } from "../lab/manifest.js";
 import type { StoredMessage } from "../lab/smtp/store.js";
-import type { stsDetail } from "../lab/sts/explain.js";
-import type { Grade, Matrix, Message, Scenario, ScenarioWithDetail, StsPolicyView } from "../lab/ui/api-types.js";
+import type { Grade, Matrix, Message, Scenario, ScenarioWithDetail } from "../lab/ui/api-types.js";
 import type { ScenarioDetail } from "../lab/ui-data.js";
 
 test("GET /api/scenarios and /api/scenarios/<id> fit the board's Scenario and ScenarioWithDetail", () => {
@@ -28,8 +27,4 @@ test("a stored message without its path fits the board's Message (GET /api/messa
 
 test("clients/matrix.ts's Matrix fits the board's Matrix (GET /api/checks/<id>)", () => {
   expectTypeOf<CheckMatrix>().toExtend<Matrix>();
-});
-
-test("the MTA-STS policy lab/sts/explain.ts adds to a scenario fits the board's StsPolicyView", () => {
-  expectTypeOf<NonNullable<ReturnType<typeof stsDetail>>>().toExtend<StsPolicyView>();
 });

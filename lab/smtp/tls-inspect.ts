@@ -5,7 +5,9 @@
 // - `alertFromError` turns the error OpenSSL raises when the *client* sends a fatal alert (Node: `ERR_SSL_SSLV3_ALERT_
 //   BAD_CERTIFICATE`, "... SSL alert number 42") into the alert's name from the TLS registry (RFC 8446 §6, RFC 5246
 //   §7.2), e.g. "bad_certificate", "unknown_ca", "decrypt_error" — the grader's evidence that a client refused the
-//   certificate rather than, say, timing out.
+//   certificate rather than, say, timing out;
+// - `sniffClientHello` waits for that first record after `220 Ready to start TLS` without consuming it.
+import type { Socket } from "node:net";
 import type { ClientHelloSummary } from "../events.js";
 
 /** TLS alert descriptions (IANA "TLS Alerts" registry). */
@@ -142,4 +144,39 @@ export function parseClientHello(buf: Buffer): ClientHelloSummary | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Reads the first TLS record the client sends after `220 Ready to start TLS` (its ClientHello), without consuming
+ * it: the bytes are handed back so the caller can unshift them for the real TLS socket. Stops at the first byte that
+ * is not a TLS handshake record (garbage: the TLS layer will reject it), at 20 KB, or when the socket ends.
+ */
+export function sniffClientHello(socket: Socket): Promise<{ buffered: Buffer; ended: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const done = (ended: boolean) => {
+      if (settled) return;
+      settled = true;
+      socket.removeListener("data", onData);
+      socket.removeListener("end", onEnd);
+      socket.removeListener("close", onEnd);
+      socket.pause();
+      resolve({ buffered: Buffer.concat(chunks, size), ended });
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      const head = chunks.length === 1 ? chunk : Buffer.concat(chunks, size);
+      const need = clientHelloRecordLength(head);
+      if (need === null || (need > 0 && size >= need) || size > 20_480) done(false);
+    };
+    const onEnd = () => done(true);
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("close", onEnd);
+    if (socket.destroyed) done(true);
+    else socket.resume(); // unpiping the SMTP parser left the socket paused
+  });
 }

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ScenarioPlan } from "../catalogue/compile.js";
 import { forEachEventInLog } from "../event-files.js";
+import type { StsPolicyView } from "../ui/api-types.js";
 import { POLICY_PATH, policyText } from "./policy.js";
 import { PUBLIC_ROOT_FILE } from "./sites.js";
 
@@ -80,15 +81,7 @@ export function explainSts(
 export function stsDetail(
   sp: ScenarioPlan,
   o: { stateDir: string; dnsAddress: string; stsPort: number },
-): {
-  host: string;
-  mode: string;
-  fault: string | null;
-  policy: string;
-  rule: string;
-  tlsrpt: string | null;
-  curl: string;
-} | null {
+): StsPolicyView | null {
   const sts = sp.sts;
   if (!sts) return null;
   return {

@@ -12,6 +12,7 @@ import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
 import type { StsFault } from "../catalogue/schema.js";
+import { type ListenerDescription, listenError } from "../listen-error.js";
 import { MOVED_PATH, POLICY_PATH } from "./policy.js";
 
 /** One policy host: mta-sts.<domain> of a scenario. */
@@ -50,28 +51,6 @@ export interface StsServer {
   address: string;
   port: number;
   close(): Promise<void>;
-}
-
-/** The policy server could not bind: one paragraph with the cause and the fix. */
-export class StsListenError extends Error {
-  readonly code: string;
-  constructor(err: NodeJS.ErrnoException, address: string, port: number) {
-    const where = `${address}:${port} (TCP)`;
-    const code = err.code ?? "UNKNOWN";
-    const text =
-      code === "EADDRINUSE"
-        ? `that address and port are already in use — a web server, or another lab on the same address (\`ss -ltnp 'sport = :${port}'\` shows which program). Stop it, or give the policy server another address with --sts-address (any 127.x.y.z; the mta-sts.<domain> records follow it).`
-        : code === "EACCES" || code === "EPERM"
-          ? "ports below 1024 need root or the CAP_NET_BIND_SERVICE capability. Run danelab as root, or " +
-            "`setcap cap_net_bind_service=+ep $(readlink -f $(which node))`. Senders fetch policies from port 443 only " +
-            "(RFC 8461 §3.3), so --sts-port elsewhere is for curl and tests, not MTAs."
-          : code === "EADDRNOTAVAIL"
-            ? `${address} is not an address of this machine; use a 127.x.y.z address with --sts-address.`
-            : `${err.message} (${code}). Check --sts-address and --sts-port.`;
-    super(`The lab's MTA-STS policy server cannot listen on ${where}: ${text}`);
-    this.name = "StsListenError";
-    this.code = code;
-  }
 }
 
 export async function startStsServer(options: StsServerOptions): Promise<StsServer> {
@@ -182,7 +161,8 @@ export async function startStsServer(options: StsServerOptions): Promise<StsServ
   }
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(new StsListenError(err, options.address, options.port));
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(listenError(err, STS_SERVER, { address: options.address, port: options.port, transport: "tcp" }));
     server.once("error", onError);
     server.listen(options.port, options.address, () => {
       server.off("error", onError);
@@ -259,3 +239,20 @@ function tlsReason(err: NodeJS.ErrnoException): string {
   const m = /alert [a-z ]+/.exec(err.message);
   return m ? m[0] : (err.code ?? err.message).slice(0, 200);
 }
+
+/** What a listen error says about the policy server (lab/listen-error.ts). */
+const STS_SERVER: ListenerDescription = {
+  what: "The lab's MTA-STS policy server",
+  namesTransport: true,
+  likelyHolders: "a web server, or another lab on the same address",
+  inUseFix:
+    "Stop it, or give the policy server another address with --sts-address (any 127.x.y.z; the mta-sts.<domain> " +
+    "records follow it).",
+  addressOption: "--sts-address",
+  lowPort: "grant",
+  portOption: "--sts-port",
+  defaultPort: 443,
+  lowPortNote:
+    "Senders fetch policies from port 443 only (RFC 8461 §3.3), so --sts-port elsewhere is for curl and tests, not MTAs.",
+  otherFix: "Check --sts-address and --sts-port.",
+};

@@ -132,8 +132,8 @@ export type ScenarioWithDetail = Omit<Scenario, "known"> &
   Partial<Omit<ScenarioDetail, keyof Scenario>> & { known?: string | null; stsPolicy?: StsPolicyView };
 
 /**
- * A scenario's MTA-STS policy (RFC 8461) as the scenario page shows it (lab/sts/explain.ts `stsDetail`): the policy
- * host and text as served, the deliberate fault on its fetch, the rule that decides the scenario, where TLS-RPT
+ * A scenario's MTA-STS policy (RFC 8461) as the scenario page shows it, built by lab/sts/explain.ts `stsDetail`: the
+ * policy host and text as served, the deliberate fault on its fetch, the rule that decides the scenario, where TLS-RPT
  * reports go, and a curl command to fetch it by hand. Only scenarios with a policy have it.
  */
 export interface StsPolicyView {
