@@ -17,6 +17,7 @@ import { POSTFIX_STS_IMAGE, postfixStsDriver } from "../clients/postfix-sts.js";
 import type { ScenarioGrade } from "../lab/grade/index.js";
 import type { Lab } from "../lab/index.js";
 import { startLab } from "../lab/index.js";
+import { withoutTrailingDot } from "../zones/names.js";
 
 const DNS = "127.0.94.1";
 const ready = process.getuid?.() === 0 && spawnSync("docker", ["image", "inspect", POSTFIX_STS_IMAGE]).status === 0;
@@ -58,11 +59,11 @@ describe.skipIf(!ready)("Postfix + postfix-mta-sts-resolver against the mta-sts 
       settleLimitMs: 30_000,
     });
     await driver.start();
-    const recipients = lab.manifest.scenarios.map((s) => `run-${runId}@${s.domain.replace(/\.$/, "")}`);
+    const recipients = lab.manifest.scenarios.map((s) => `run-${runId}@${withoutTrailingDot(s.domain)}`);
     await deliverAll(driver, recipients, { retryDelaysMs: [3_000] });
     const byRecipient = await driver.outcomes(recipients);
     for (const s of lab.manifest.scenarios) {
-      const o = byRecipient.get(`run-${runId}@${s.domain.replace(/\.$/, "")}`);
+      const o = byRecipient.get(`run-${runId}@${withoutTrailingDot(s.domain)}`);
       if (o) outcomes.set(s.id, o);
     }
     grades = lab.report(runId);

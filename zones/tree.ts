@@ -6,9 +6,10 @@
 // the server to act on. The checks of a spec live in spec.ts; the zone itself, its denial chain and its signing in
 // zone.ts.
 import { dsDigest, type KeyCounters, prepareKeyDir, zoneKey } from "./keys.js";
+import { normalizeName } from "./names.js";
 import { type Prepared, prepare } from "./spec.js";
 import { type SignedTree, type SignedZone, ZoneError, type ZoneKeys, type ZoneSpec } from "./types.js";
-import { type Answer, isInOrSelf, normalizeName, parentName } from "./wire.js";
+import { type Answer, isInOrSelf, parentName } from "./wire.js";
 import { TTL, Zone } from "./zone.js";
 
 export interface BuildOptions {
