@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{lab,certs,zones,dane,clients,scripts}/**/*.test.ts", "test/**/*.test.ts"],
+    include: ["{cli,lab,certs,zones,dane,clients,scripts}/**/*.test.ts", "test/**/*.test.ts"],
     // The classroom (30 clients and 2 Postfix containers at once) loads both cores for three minutes: scripts/test-all.sh
     // runs it on its own after the rest (DANELAB_CLASSROOM=1), so it neither slows nor disturbs the other files.
     exclude: ["node_modules", "dist", ".lab", ...(process.env["DANELAB_CLASSROOM"] ? [] : ["test/classroom.test.ts"])],

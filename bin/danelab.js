@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The `danelab` command: runs the compiled CLI (build with `npm run build`; `npm install` builds it too).
-import "../dist/lab/cli.js";
+import "../dist/cli/main.js";

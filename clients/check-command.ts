@@ -92,5 +92,5 @@ export async function checkCommand(o: CheckCommandOptions): Promise<number> {
   return result.exitCode;
 }
 
-/** The name lab/cli.ts imports. */
+/** The name cli/main.ts imports. */
 export const runCheckCommand = checkCommand;

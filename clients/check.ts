@@ -15,6 +15,7 @@
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { withoutTrailingDot } from "../zones/names.js";
 import { resolveClients } from "./builtin.js";
 import { type ColumnKind, imageOf, makeDriver, planColumns } from "./columns.js";
 import { checkAddress, checkDnsName, checkMountPath } from "./config-values.js";
@@ -35,6 +36,7 @@ import { notSupportedGrade } from "./mta-sts.js";
 import { type ClientOutcome, notAttempted } from "./outcome.js";
 import { POSTFIX_LOG } from "./postfix.js";
 import { type ProbeTool, probeGrade } from "./probe.js";
+import { recipientFor } from "./runs.js";
 import { describeChanges, type PreparedConfig, prepareEximConfig, preparePostfixConfig } from "./user-config.js";
 
 export { resolveClients };
@@ -153,7 +155,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
         "or give --lab-url.",
     );
   }
-  const suffix = checkDnsName(manifest.suffix, { manifest: "suffix" }).replace(/\.$/, "");
+  const suffix = withoutTrailingDot(checkDnsName(manifest.suffix, { manifest: "suffix" }));
   for (const s of manifest.scenarios) checkDnsName(s.domain, { manifest: `the domain of scenario ${s.id}` });
   // Everything a user typed is checked before any container starts or any directory is written.
   if (options.eximDaneCiphers) checkGnutlsPriority(options.eximDaneCiphers);
@@ -241,7 +243,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   const anchors = [...(ta?.ds ?? []), ...(ta?.dnskey ?? [])];
   const outcomes = new Map<string, Map<string, ClientOutcome>>();
   const runColumn = async (col: MatrixColumn): Promise<void> => {
-    const recipients = scenarios.map((s) => `run-${col.runId}@${s.domain.replace(/\.$/, "")}`);
+    const recipients = scenarios.map((s) => recipientFor(col.runId, s));
     const kind = kindOf.get(col.id)!;
     const driverOptions: DriverOptions = {
       runId: col.runId,
@@ -299,8 +301,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
     if (kind.kind === "builtin" && !kind.client.sendsMail) {
       // A probe sends no mail, so the lab has nothing to grade: its verdict is held against `expect` here.
       const got = outcomes.get(col.id);
-      const recipient = (s: (typeof scenarios)[number]) =>
-        `run-${col.runId}@${s.domain.replace(/\.$/, "")}`.toLowerCase();
+      const recipient = (s: (typeof scenarios)[number]) => recipientFor(col.runId, s).toLowerCase();
       grades.set(
         col.id,
         new Map(
@@ -317,7 +318,7 @@ export async function runCheck(options: CheckOptions = {}): Promise<CheckResult>
   }
 
   const rows: MatrixRow[] = scenarios.map((s) => {
-    const recipientOf = (col: MatrixColumn) => `run-${col.runId}@${s.domain.replace(/\.$/, "")}`.toLowerCase();
+    const recipientOf = (col: MatrixColumn) => recipientFor(col.runId, s).toLowerCase();
     const cells: MatrixRow["cells"] = {};
     for (const col of columns) {
       // MTA-STS scenarios: no built-in column fetches policies, so each says "not supported" (clients/mta-sts.ts).

@@ -5,6 +5,7 @@
 // string expansion; each is checked for its exact shape before any container starts, with one paragraph naming the
 // value, where it came from and the fix. (--submit/--flush/--start of `--image` are shell commands on purpose.)
 import { isIP } from "node:net";
+import { withoutTrailingDot } from "../zones/names.js";
 import { LabAccessError } from "./lab-api.js";
 import { CheckInputError } from "./user-config.js";
 
@@ -35,7 +36,7 @@ export function checkAddress(value: string, source: ValueSource): string {
  * allowed. This is what Postfix `dnssec_probe = ns:<suffix>` and a sendmail recipient `run-<id>@<domain>` can carry.
  */
 export function checkDnsName(value: string, source: ValueSource): string {
-  const name = value.replace(/\.$/, "");
+  const name = withoutTrailingDot(value);
   const label = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
   if (!name || name.length > 253 || !name.split(".").every((l) => label.test(l))) {
     fail(

@@ -3,6 +3,7 @@
 // `cp -a DIR/. /` applies it. The lab is found through its manifest or HTTP API only.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { withoutTrailingDot } from "../zones/names.js";
 import { checkAddress, checkDnsName } from "./config-values.js";
 import { fetchManifest, LabAccessError, type LabManifest, readManifest } from "./lab-api.js";
 import { formatPlan, type LabTarget, MTA_KINDS, type MtaKind, type MtaPlan, mtaPlan } from "./mta-config.js";
@@ -29,7 +30,7 @@ export function labTarget(manifest: LabManifest): LabTarget {
   const where = manifest.dns.resolver ? "dns.resolver.address" : "dns.address";
   return {
     nameserver: checkAddress(dns.address, { manifest: where }),
-    suffix: checkDnsName(manifest.suffix, { manifest: "suffix" }).replace(/\.$/, ""),
+    suffix: withoutTrailingDot(checkDnsName(manifest.suffix, { manifest: "suffix" })),
   };
 }
 

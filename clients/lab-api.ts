@@ -5,8 +5,11 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { LabGrade } from "./matrix.js";
 
-/** The manifest fields clients/ relies on (design README, "The manifest"); extra fields are kept and ignored. */
-const ManifestSchema = z.looseObject({
+/**
+ * The manifest fields clients/ relies on (docs/contracts.md, "The manifest": the rows marked clients/); extra fields
+ * are kept and ignored.
+ */
+export const ManifestSchema = z.looseObject({
   version: z.literal(1),
   suffix: z.string(),
   dns: z.looseObject({

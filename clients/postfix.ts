@@ -7,6 +7,8 @@
 // `smtp_dns_support_level = dnssec`; Postfix checks that the resolver passes the AD bit by probing `dnssec_probe`
 // (default `ns:.`, which the lab does not serve — so `ns:<lab suffix>`). RFC 7672 §2.2: with usable TLSA records
 // delivery is only over authenticated TLS; with insecure DNS Postfix falls back to opportunistic TLS ("may").
+
+import { withoutTrailingDot } from "../zones/names.js";
 import { type ClientContainer, type ClientContainerSpec, clientImage, DriverContainer } from "./container.js";
 import { type DriverOptions, type MtaDriver, SENDER_DOMAIN, sleep, testMessage } from "./driver.js";
 import type { ClientOutcome } from "./outcome.js";
@@ -25,7 +27,7 @@ export interface PostfixConfigOptions {
 /** main.cf for a DANE client: pure, so tests can read it. */
 export function postfixMainCf(o: PostfixConfigOptions): string {
   const hostname = o.hostname ?? `postfix.${SENDER_DOMAIN}`;
-  const suffix = o.suffix.replace(/\.$/, "");
+  const suffix = withoutTrailingDot(o.suffix);
   return `# Postfix DANE client for danelab (clients/postfix.ts).
 compatibility_level = 3.6
 myhostname = ${hostname}

@@ -4,6 +4,7 @@
 // lab/ internals, so a lab started by `danelab up` on another machine works the same way.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { withoutTrailingDot } from "../zones/names.js";
 import { fetchManifest, type LabManifest, readManifest } from "./lab-api.js";
 
 export type LabScenario = LabManifest["scenarios"][number];
@@ -51,7 +52,7 @@ export function checkRunId(id: string | undefined): string {
 
 /** `run-42@ta-baseline.lab.example`. */
 export function recipientFor(runId: string, scenario: Pick<LabScenario, "domain">): string {
-  return `run-${runId}@${scenario.domain.replace(/\.$/, "")}`;
+  return `run-${runId}@${withoutTrailingDot(scenario.domain)}`;
 }
 
 /** --only and --group, as the lab's own `up` reads them: both given = scenarios that match both. */

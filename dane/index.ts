@@ -28,7 +28,7 @@
 //   outcome.ts for the named outcomes.
 //
 // certs/ computes the association data; this folder decides what it means. The lab's scenario page
-// (lab/ui-data.ts), `danelab explain` (lab/explain.ts) and its tests ask here.
+// (lab/ui-data.ts), `danelab explain` (cli/explain.ts) and its tests ask here.
 
 export { keyUsageNotes, type TlsPolicy, validityNote } from "./leaf.js";
 export { dnsIdMatches, type NameCheck, nameChecks, nearMiss, presentedNames, referenceIdentifiers } from "./names.js";

@@ -1,7 +1,7 @@
 // Names: which names a DANE-TA(2) server certificate must carry (the reference identifiers), how a presented DNS-ID
 // matches one (wildcards stand for exactly one label), and the near misses a person would take for a match.
 import type { CertificateSummary } from "../certs/index.js";
-import { normalizeName } from "../zones/wire.js";
+import { normalizeName } from "../zones/names.js";
 import type { Note, NoteLevel } from "./types.js";
 
 /**

@@ -1,4 +1,4 @@
-// The event log: what every client did at every SMTP listener, in order. The grader (lab/grade.ts) turns these events
+// The event log: what every client did at every SMTP listener, in order. The grader (lab/grade/) turns these events
 // into verdicts, the HTTP API serves them (`since(seq)` for polling, `subscribe` for live push to the UI), and
 // `.lab/events.jsonl` keeps them across restarts — one JSON object per line, written with one write(2) per event, so a
 // crash loses at most the line being written (readers skip a cut last line; the next start terminates it).

@@ -5,6 +5,7 @@
 // warning names what becomes reachable. And the lab serves — and accepts mail for — every name under its suffix, so the
 // suffix must be a name nobody else uses (RFC 2606 / RFC 6761 reserved names) unless the user says otherwise.
 import { isIPv4 } from "node:net";
+import { normalizeName } from "../zones/names.js";
 
 /** A listener address or suffix the user must confirm (or change): one paragraph with the cause and the fix. */
 export class ExposureError extends Error {
@@ -102,7 +103,7 @@ const PRIVATE_USE = ["internal"];
  * `allowAnySuffix`) any name of at least two labels that the user owns. Throws ExposureError otherwise.
  */
 export function checkSuffix(suffix: string, allowAnySuffix: boolean): void {
-  const name = suffix.replace(/\.$/, "").toLowerCase();
+  const name = normalizeName(suffix);
   const labels = name.split(".");
   // RFC 1035 §2.3.4 sizes; RFC 952/1123 letters-digits-hyphen host names (an underscore would break MX host names).
   if (name.length === 0 || name.length > 200 || labels.some((l) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) {

@@ -4,7 +4,7 @@
 // that match really authenticates the server or only looks right — and the commands to inspect it all by hand.
 //
 // `scenarioDetail` is a pure function of the lab's plan, PKI and signed tree (the `Lab` object of lab/up.ts fits): no
-// sockets, no files. `danelab explain` prints much of the same as text (lab/explain.ts); this is the structured form
+// sockets, no files. `danelab explain` prints much of the same as text (cli/explain.ts); this is the structured form
 // for the UI. What a TLSA record, a chain or a name means is decided in dane/ (RFC 7672); this file lays it out.
 import type { Pki } from "../certs/index.js";
 import { describeCertificate } from "../certs/index.js";
@@ -22,6 +22,7 @@ import {
   validityNote,
 } from "../dane/index.js";
 import { bindTrustAnchors, recordFields, resolveValidated, type SignedTree } from "../zones/index.js";
+import { normalizeName } from "../zones/names.js";
 import { type HostPlan, type LabPlan, type ScenarioPlan, TLSA_TTL, tlsaRdata } from "./catalogue/compile.js";
 import type {
   HostView as ApiHostView,
@@ -115,7 +116,7 @@ function dnsRecords(tree: SignedTree, sp: ScenarioPlan): DnsRecordView[] {
     if (!inScenario(zone.origin) && !isParent) continue;
     for (const rr of zone.records().map(recordFields)) {
       if (!SHOWN_TYPES.has(rr.type)) continue;
-      const bare = rr.name.replace(/\.$/, "").toLowerCase();
+      const bare = normalizeName(rr.name);
       if (isParent && !(rr.type === "DS" && (bare === sp.domain || bare.endsWith(`.${sp.domain}`)))) continue;
       if (!isParent && rr.type === "A" && bare.startsWith("ns1.")) continue; // nameserver glue is not what a client asks for
       out.push({ ...rr, ...statusOf(bare, rr.type), zone: zone.origin === "" ? "." : `${zone.origin}.` });

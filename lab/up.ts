@@ -5,6 +5,7 @@ import { accessSync, chmodSync, constants, mkdirSync, statSync, writeFileSync } 
 import { join, resolve } from "node:path";
 import { buildPki, chainPem, type Pki } from "../certs/index.js";
 import { buildTree, exportFiles, type SignedTree } from "../zones/index.js";
+import { normalizeName } from "../zones/names.js";
 import { loadCatalogueCached } from "./catalogue/cache.js";
 import { type LabPlan, planLab, zoneSpecs } from "./catalogue/compile.js";
 import { type LoadOptions, select } from "./catalogue/select.js";
@@ -168,7 +169,7 @@ export async function buildLab(options: LabOptions = {}): Promise<BuiltLab> {
   const plan = planLab(
     all,
     {
-      suffix: o.suffix.replace(/\.$/, "").toLowerCase(),
+      suffix: normalizeName(o.suffix),
       dnsAddress: o.dnsAddress,
       dnsPort: o.dnsPort,
       smtpFirstAddress: o.smtpFirstAddress,

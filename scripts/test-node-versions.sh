@@ -39,14 +39,14 @@ if ! flock -w 1800 9; then
 fi
 
 # The tests to run on every version: unit tests next to the code, then the whole-lab integration test.
-mapfile -t tests < <(find certs zones dane lab -name node_modules -prune -o -name '*.test.ts' -print | sort)
+mapfile -t tests < <(find certs zones dane lab cli -name node_modules -prune -o -name '*.test.ts' -print | sort)
 tests+=(test/lab.up.test.ts)
 # TLS behaviour differs between Node's OpenSSL builds (Node 24 and SNI context switching, for one): the listener's
 # real-client tests run on every version too (127.0.12.x).
 tests+=(test/smtp.listener.test.ts)
 tests+=("${extra[@]}")
 
-if [ ! -f dist/lab/cli.js ]; then
+if [ ! -f dist/cli/main.js ]; then
   echo "== dist/ missing: npm run build"
   npm run --silent build || { echo "test-node-versions: npm run build failed" >&2; exit 1; }
 fi

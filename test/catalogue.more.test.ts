@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gradeRun } from "../lab/grade/index.js";
 import type { Lab } from "../lab/index.js";
+import { withoutTrailingDot } from "../zones/names.js";
 import { dig, expectResolversAgree, type ScenarioQuestion, startCatalogueLab } from "./dns.helpers.js";
 import { run } from "./run.js";
 import { deliverMessage, testMessage } from "./smtp.fixtures.js";
@@ -112,7 +113,7 @@ describe("Null MX, an unsupported DNSSEC algorithm, and dual certificates with o
   it("the server gives a default client the ECDSA leaf, which the single RSA 3 1 1 does not match", async () => {
     const check = async (id: string, extra: string[], strict = true) => {
       const mx = scenario(id).mx[0]!;
-      const host = mx.host.replace(/\.$/, "");
+      const host = withoutTrailingDot(mx.host);
       const { stdout } = await run("dig", [`@${DNS}`, "+norec", "+short", `_25._tcp.${host}`, "TLSA"]);
       const records = stdout
         .trim()

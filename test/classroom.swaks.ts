@@ -16,6 +16,7 @@
 import { execFile } from "node:child_process";
 import { Resolver } from "node:dns/promises";
 import { promisify } from "node:util";
+import { withoutTrailingDot } from "../zones/names.js";
 
 const run = promisify(execFile);
 
@@ -61,7 +62,7 @@ const ANSWERED = new Set(["ENOTFOUND", "ENODATA"]);
 /** The hosts to try in order, as [host, address]; `temporary` = a DNS failure that must be retried. */
 async function route(c: SwaksClient, domain: string): Promise<{ hosts: string[][] } | { temporary: string }> {
   const dns = resolverOf(c);
-  const name = domain.replace(/\.$/, "");
+  const name = withoutTrailingDot(domain);
   let names: string[];
   try {
     names = (await dns.resolveMx(name)).sort((x, y) => x.priority - y.priority).map((m) => m.exchange);
@@ -84,7 +85,7 @@ async function route(c: SwaksClient, domain: string): Promise<{ hosts: string[][
 }
 
 async function swaks(c: SwaksClient, s: SwaksTarget, address: string): Promise<AttemptResult> {
-  const rcpt = `run-${c.runId}@${s.domain.replace(/\.$/, "")}`;
+  const rcpt = `run-${c.runId}@${withoutTrailingDot(s.domain)}`;
   const { stdout } = await run(
     "swaks",
     [

@@ -1,7 +1,9 @@
 // Postfix + Debian's postfix-mta-sts-resolver (the postfix-sts image) against the lab's mta-sts group: what the usual
 // MTA-STS set-up for Postfix really does, graded by the lab from the server side and read from Postfix's own log.
 // The finding (RFC 8461 §2; Snawoot/postfix-mta-sts-resolver#67): where DANE fails and the MTA-STS policy passes, the
-// resolver's "secure" answer replaces Postfix's DANE check and the message is delivered.
+// resolver's "secure" answer replaces Postfix's DANE check and the message is delivered. Under the id-changes fault a
+// second message, sent once the resolver's 60 s cache grace has passed (so this file takes over a minute), shows that
+// a changed `_mta-sts` id makes it fetch the policy again (RFC 8461 §3.1).
 // Needs root (ports 25/53/443), Docker and the image (`sudo bash scripts/images/build.sh postfix-sts`).
 // Loopback addresses of this file: DNS and policy server 127.0.94.1, SMTP from 127.0.94.10, Postfix 127.0.94.201.
 import { spawnSync } from "node:child_process";
@@ -15,6 +17,7 @@ import { POSTFIX_STS_IMAGE, postfixStsDriver } from "../clients/postfix-sts.js";
 import type { ScenarioGrade } from "../lab/grade/index.js";
 import type { Lab } from "../lab/index.js";
 import { startLab } from "../lab/index.js";
+import { withoutTrailingDot } from "../zones/names.js";
 
 const DNS = "127.0.94.1";
 const ready = process.getuid?.() === 0 && spawnSync("docker", ["image", "inspect", POSTFIX_STS_IMAGE]).status === 0;
@@ -56,11 +59,11 @@ describe.skipIf(!ready)("Postfix + postfix-mta-sts-resolver against the mta-sts 
       settleLimitMs: 30_000,
     });
     await driver.start();
-    const recipients = lab.manifest.scenarios.map((s) => `run-${runId}@${s.domain.replace(/\.$/, "")}`);
+    const recipients = lab.manifest.scenarios.map((s) => `run-${runId}@${withoutTrailingDot(s.domain)}`);
     await deliverAll(driver, recipients, { retryDelaysMs: [3_000] });
     const byRecipient = await driver.outcomes(recipients);
     for (const s of lab.manifest.scenarios) {
-      const o = byRecipient.get(`run-${runId}@${s.domain.replace(/\.$/, "")}`);
+      const o = byRecipient.get(`run-${runId}@${withoutTrailingDot(s.domain)}`);
       if (o) outcomes.set(s.id, o);
     }
     grades = lab.report(runId);
@@ -94,7 +97,7 @@ describe.skipIf(!ready)("Postfix + postfix-mta-sts-resolver against the mta-sts 
 
   it("testing mode and every failed fetch (404, text/html, untrusted or wrong-name certificate, redirect, timeout) deliver", () => {
     const ids = lab.manifest.scenarios
-      .filter((x) => x.sts && (x.sts.fault || x.sts.mode === "testing"))
+      .filter((x) => x.sts && ((x.sts.fault && x.sts.fault !== "id-changes") || x.sts.mode === "testing"))
       .map((x) => x.id);
     expect(ids).toHaveLength(7);
     for (const id of ids) {
@@ -103,6 +106,37 @@ describe.skipIf(!ready)("Postfix + postfix-mta-sts-resolver against the mta-sts 
       expect(grade(id)?.verdict, id).toBe(id === "sts-fetch-content-type" ? "observed" : "pass");
     }
   });
+
+  it("id-changes: fetches the policy behind the changing _mta-sts id and delivers to the PKIX-valid MX", () => {
+    const fetches = lab.events.all({ kind: "sts-fetch" }).filter((e) => e.scenario === "sts-id-changes");
+    expect(fetches).toHaveLength(1);
+    expect(fetches[0]).toMatchObject({ status: 200, client: "127.0.0.1", fault: "id-changes" });
+    expect(outcome("sts-id-changes")?.status).toBe("delivered");
+    expect(grade("sts-id-changes")?.verdict).toBe("pass");
+  });
+
+  // RFC 8461 §3.1: a new id means a new policy. The resolver keeps a policy without looking again for cache_grace
+  // (mta-sts-daemon.yml(5): default 60 s); after that a look-up queries the TXT record and fetches the policy only
+  // when the id differs from the cached one. sts-enforce-pkix (same id every time) is the control.
+  it("id-changes: a message after the cache grace makes a new look-up, and the changed id a second fetch", async () => {
+    const fetchesOf = (id: string) => lab.events.all({ kind: "sts-fetch" }).filter((e) => e.scenario === id);
+    const first = Date.parse(String(fetchesOf("sts-id-changes")[0]!.time));
+    await new Promise((r) => setTimeout(r, Math.max(0, first + 62_000 - Date.now())));
+    const domains = ["sts-id-changes", "sts-enforce-pkix"].map(
+      (id) => lab.manifest.scenarios.find((x) => x.id === id)!.domain,
+    );
+    const again = domains.map((d) => `again-${runId}@${d.replace(/\.$/, "")}`);
+    await deliverAll(driver, again, { retryDelaysMs: [3_000] });
+    const delivered = await driver.outcomes(again);
+    for (const r of again) expect(delivered.get(r)?.status, r).toBe("delivered");
+    expect(fetchesOf("sts-id-changes")).toHaveLength(2);
+    expect(fetchesOf("sts-enforce-pkix")).toHaveLength(1);
+    // Both domains' TXT records were looked up again (the DNS log folds a client's repeats within a minute).
+    const txtLookups = (id: string) =>
+      lab.events.all({ kind: "dns-query" }).filter((e) => e.name === `_mta-sts.${id}.lab.example` && e.type === "TXT");
+    expect(txtLookups("sts-id-changes")).toHaveLength(2);
+    expect(txtLookups("sts-enforce-pkix")).toHaveLength(2);
+  }, 120_000);
 
   // The finding: the resolver's "secure" answer replaces Postfix's DANE level for the domain (upstream issue
   // Snawoot/postfix-mta-sts-resolver#67), both ways round.

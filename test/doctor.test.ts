@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLIENT_IMAGES, IMAGE_TOOL_CHECKS, TOOL_CHECKS } from "../lab/doctor-tools.js";
+import { CLIENT_IMAGES, IMAGE_TOOL_CHECKS, TOOL_CHECKS } from "../cli/doctor-tools.js";
 
 const BIN = resolve("bin/danelab.js");
 const exec = promisify(execFile);

@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { withoutTrailingDot } from "../zones/names.js";
 
 const BIN = resolve("bin/danelab.js");
 const run = promisify(execFile);
@@ -308,9 +309,9 @@ describe("TLSA records with unassigned usage or selector", () => {
           "-starttls",
           "smtp",
           "-servername",
-          mx.host.replace(/\.$/, ""),
+          withoutTrailingDot(mx.host),
         ],
-        ...["-dane_tlsa_domain", mx.host.replace(/\.$/, ""), "-verify_return_error", "-brief"],
+        ...["-dane_tlsa_domain", withoutTrailingDot(mx.host), "-verify_return_error", "-brief"],
         ...records.flatMap((r) => ["-dane_tlsa_rrdata", r]),
       ],
       { timeout: 20_000 },

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lab } from "../lab/index.js";
 import { startLab } from "../lab/index.js";
+import { withoutTrailingDot } from "../zones/names.js";
 import { SmtpTestClient } from "./smtp.fixtures.js";
 
 const run = promisify(execFile);
@@ -106,7 +107,7 @@ describe("danelab up", () => {
       mx.addresses[0]!,
       "--tls",
       "--tls-sni",
-      mx.host.replace(/\.$/, ""),
+      withoutTrailingDot(mx.host),
       "--to",
       "run-swaks1@ta-baseline.lab.example",
       "--from",
@@ -128,9 +129,9 @@ describe("the grader can fail a client", () => {
     await Promise.all(
       lab.manifest.scenarios.map(async (s) => {
         const mx = s.mx[0]!;
-        const base = ["--server", mx.addresses[0]!, "--to", `run-${runId}@${s.domain.replace(/\.$/, "")}`];
+        const base = ["--server", mx.addresses[0]!, "--to", `run-${runId}@${withoutTrailingDot(s.domain)}`];
         for (let attempt = 0; attempt < 4; attempt++) {
-          const tls = await swaks([...base, "--tls-optional-strict", "--tls-sni", mx.host.replace(/\.$/, "")]);
+          const tls = await swaks([...base, "--tls-optional-strict", "--tls-sni", withoutTrailingDot(mx.host)]);
           if (tls.ok) {
             delivered.set(s.id, /TLS started/.test(tls.out) ? "tls" : "cleartext");
             return;

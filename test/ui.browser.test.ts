@@ -15,6 +15,7 @@ import { checkResults } from "../lab/check-results.js";
 import { startHttpApi } from "../lab/http/api.js";
 import { type Lab, startLab } from "../lab/index.js";
 import { scenarioDetails } from "../lab/ui-data.js";
+import { withoutTrailingDot } from "../zones/names.js";
 
 const run = promisify(execFile);
 const CHROMIUM = "/usr/bin/chromium";
@@ -109,7 +110,7 @@ describe.skipIf(!existsSync(CHROMIUM))("training board in chromium", () => {
   it("shows seed-mx06's MX host among the SANs and highlights the intermediate the TLSA RRset matches", async () => {
     await page.locator(".card a", { hasText: "seed-mx06" }).click();
     await page.locator(".cert").first().waitFor();
-    const suffix = lab.manifest.suffix.replace(/\.$/, "");
+    const suffix = withoutTrailingDot(lab.manifest.suffix);
     const mxHost = `mx06.seed-mx06.${suffix}`;
 
     // The leaf: nine SANs, the MX host the last one, and it is the highlighted match.
@@ -143,7 +144,7 @@ describe.skipIf(!existsSync(CHROMIUM))("training board in chromium", () => {
     page.on("framenavigated", (f) => navigations.push(f.url()));
 
     const mx = lab.manifest.scenarios.find((s) => s.id === "ta-baseline")!.mx[0]!;
-    const suffix = lab.manifest.suffix.replace(/\.$/, "");
+    const suffix = withoutTrailingDot(lab.manifest.suffix);
     await run(
       "swaks",
       [

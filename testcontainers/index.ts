@@ -23,6 +23,7 @@ import {
 } from "testcontainers";
 import type { ScenarioGrade, Verdict } from "../lab/grade/index.js";
 import type { Manifest } from "../lab/manifest.js";
+import { withoutTrailingDot } from "../zones/names.js";
 
 export type { ScenarioGrade, Verdict } from "../lab/grade/index.js";
 export type { Manifest, ManifestScenario } from "../lab/manifest.js";
@@ -249,7 +250,7 @@ export class StartedDanelabContainer extends AbstractStartedContainer {
   public getRecipient(id: string, run: string): string {
     const scenario = this.manifest.scenarios.find((s) => s.id === id);
     if (!scenario) throw new DanelabContainerError(`This lab has no scenario ${id}; it serves ${this.ids()}.`);
-    return `run-${run}@${scenario.domain.replace(/\.$/, "")}`;
+    return `run-${run}@${withoutTrailingDot(scenario.domain)}`;
   }
 
   /** The graded verdicts of one run (or of everything, without `run`), from `danelab report --format json`. */

@@ -5,8 +5,10 @@
 // or the NSEC proving there is none (RFC 4035 §3.1.4); CNAMEs are followed inside the zone (RFC 1034 §4.3.2 step 3a);
 // NXDOMAIN and NODATA carry the SOA (RFC 2308 §3) and, with DO, the NSEC proofs (RFC 4035 §3.1.3) or NSEC3 proofs (RFC 5155 §7.2). RRSIGs go with
 // every RRset when the query set DO (RFC 4035 §3.1.1).
+
+import { normalizeName, withoutTrailingDot } from "./names.js";
 import type { AuthoritativeAnswer, SignedTree, SignedZone, ZoneFault } from "./types.js";
-import { type Answer, dataOf, isInOrSelf, normalizeName, parentName } from "./wire.js";
+import { type Answer, dataOf, isInOrSelf, parentName } from "./wire.js";
 
 export interface AuthoritativeQuestion {
   name: string;
@@ -109,7 +111,7 @@ function nxdomainProof(zone: SignedZone, name: string): Answer[] {
     const { encloser, records } = closestEncloserProof(zone, name);
     return proofs(zone, [...records, zone.nsec3Cover(encloser === "" ? "*" : `*.${encloser}`)]);
   }
-  const wildcard = `*.${closestEncloser(zone, name)}`.replace(/\.$/, "");
+  const wildcard = withoutTrailingDot(`*.${closestEncloser(zone, name)}`);
   return proofs(zone, [zone.nsecFor(name), zone.nsecFor(wildcard)]);
 }
 

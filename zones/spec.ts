@@ -2,9 +2,10 @@
 // signs with, there is a name server, the NSEC3 parameters are in range (RFC 5155 §3.1), every record lies inside the
 // zone, is not one the builder generates itself and can be encoded; names are lower-case without the trailing dot.
 import { ALGORITHM_NAMES, type Algorithm } from "./keys.js";
+import { normalizeName } from "./names.js";
 import type { Nsec3Params } from "./nsec3.js";
 import { ZoneError, type ZoneFault, type ZoneSpec } from "./types.js";
-import { type Answer, canonicalRdata, isInOrSelf, normalizeName } from "./wire.js";
+import { type Answer, canonicalRdata, isInOrSelf } from "./wire.js";
 
 /** Types the zone builder generates itself; a spec listing them is an error. */
 const GENERATED = new Set(["SOA", "NS", "DNSKEY", "NSEC", "NSEC3", "NSEC3PARAM", "RRSIG", "DS"]);

@@ -6,9 +6,10 @@
 // the server to act on. The checks of a spec live in spec.ts; the zone itself, its denial chain and its signing in
 // zone.ts.
 import { dsDigest, type KeyCounters, prepareKeyDir, zoneKey } from "./keys.js";
+import { normalizeName } from "./names.js";
 import { type Prepared, prepare } from "./spec.js";
 import { type SignedTree, type SignedZone, ZoneError, type ZoneKeys, type ZoneSpec } from "./types.js";
-import { type Answer, isInOrSelf, normalizeName, parentName } from "./wire.js";
+import { type Answer, isInOrSelf, parentName } from "./wire.js";
 import { TTL, Zone } from "./zone.js";
 
 export interface BuildOptions {
@@ -155,6 +156,15 @@ export async function buildTree(zones: ZoneSpec[], opts: BuildOptions = {}): Pro
     }
     checkCnames(zone, where);
     zone.unifyTtls();
+    for (const f of p.faults.filter((x) => x.kind === "rotate")) {
+      if (zone.rrset(f.name, f.type).length < 2) {
+        throw new ZoneError(
+          `${where}: fault rotate names ${f.type} at ${f.name || "."}, which needs at least two records to take turns; ` +
+            "add the other records or drop the fault",
+        );
+      }
+      zone.rotate(f.name, f.type);
+    }
     if (k && zone.nsec3) zone.buildNsec3Chain(zone.nsec3);
     else if (k) zone.buildNsecChain();
     zone.indexNames();
@@ -189,28 +199,35 @@ export async function buildTree(zones: ZoneSpec[], opts: BuildOptions = {}): Pro
     trustAnchors.dnskey.push(`. ${TTL.dnskey} IN DNSKEY 257 3 ${ksk.algorithm} ${ksk.dnskey.key.toString("base64")}`);
   }
 
-  const byOrigin = new Map(built.map((z) => [z.origin, z as SignedZone]));
-  return {
-    zones: built,
-    trustAnchors,
-    zoneFor(qname: string) {
-      for (let n: string | undefined = normalizeName(qname); n !== undefined; n = parentName(n)) {
-        const z = byOrigin.get(n);
-        if (z) return z;
-      }
-      return undefined;
-    },
-    zone(origin: string) {
-      return byOrigin.get(normalizeName(origin));
-    },
-    now: () => fixedNow ?? Date.now(),
-    stats: {
-      keysGenerated: counters.generated,
-      keysLoaded: counters.loaded,
-      ms: Math.round(performance.now() - started),
-      signatures,
-    },
+  const stats = {
+    keysGenerated: counters.generated,
+    keysLoaded: counters.loaded,
+    ms: Math.round(performance.now() - started),
+    signatures,
   };
+  const treeOf = (zones: SignedZone[]): SignedTree => {
+    const byOrigin = new Map(zones.map((z) => [z.origin, z]));
+    return {
+      zones,
+      trustAnchors,
+      zoneFor(qname: string) {
+        for (let n: string | undefined = normalizeName(qname); n !== undefined; n = parentName(n)) {
+          const z = byOrigin.get(n);
+          if (z) return z;
+        }
+        return undefined;
+      },
+      zone(origin: string) {
+        return byOrigin.get(normalizeName(origin));
+      },
+      now: () => fixedNow ?? Date.now(),
+      stats,
+      atTurn: (turn: number) => (turn === 0 || !rotating ? tree : treeOf(built.map((z) => z.atTurn(turn)))),
+    };
+  };
+  const rotating = [...prepared.values()].some((p) => p.faults.some((f) => f.kind === "rotate"));
+  const tree = treeOf(built);
+  return tree;
 }
 
 /** RFC 1034 §3.6.2 / RFC 2181 §10.1: a CNAME owner has no other data (DNSSEC records aside). */

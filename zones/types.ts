@@ -33,7 +33,12 @@ export type ZoneFault =
   | { kind: "expired-signature"; name: string; type: string }
   | { kind: "servfail"; name: string; type: string }
   | { kind: "timeout"; name: string; type: string }
-  | { kind: "truncate-udp"; name: string; type: string };
+  | { kind: "truncate-udp"; name: string; type: string }
+  /**
+   * The RRset's records take turns: each is an RRset of its own, signed on its own, and successive queries get the
+   * next one (an `_mta-sts` TXT whose id changes between fetches, RFC 8461 §3.1). The server picks the turn.
+   */
+  | { kind: "rotate"; name: string; type: string };
 
 export type Rcode = "NOERROR" | "NXDOMAIN" | "SERVFAIL" | "REFUSED";
 
@@ -100,8 +105,10 @@ export interface SignedZone {
   nsec3Cover(name: string): Answer | undefined;
   /** Every record in canonical order (SOA first), RRSIGs after the RRset they cover. */
   records(): Answer[];
-  /** RFC 1035 §5 presentation form, fully-qualified names. */
+  /** RFC 1035 §5 presentation form, fully-qualified names (a rotating RRset shows its first turn). */
   toZoneFile(): string;
+  /** The zone as served on the `turn`-th query of a rotating RRset: each one holds its (turn mod count)-th record. */
+  atTurn(turn: number): SignedZone;
 }
 
 export interface SignedTree {
@@ -116,6 +123,8 @@ export interface SignedTree {
   now(): number;
   /** What building cost: key generation versus cached keys, milliseconds. */
   stats: { keysGenerated: number; keysLoaded: number; ms: number; signatures: number };
+  /** The tree with every zone at atTurn(turn) (fault "rotate"); turn 0 is the tree itself. */
+  atTurn(turn: number): SignedTree;
 }
 
 /** Internal: the private side of a zone, for signing only. */

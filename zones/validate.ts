@@ -6,9 +6,10 @@
 import { answerAuthoritative, answeringZone, faultFor } from "./answer.js";
 import { proveNsec3 } from "./denial.js";
 import { type DnskeyData, dsDigest, keyTag, VALIDATED_ALGORITHMS } from "./keys.js";
+import { normalizeName, withoutTrailingDot } from "./names.js";
 import { labelCount, type RrsigData, verifyRrsig } from "./sign.js";
 import type { Rcode, SignedTree, SignedZone, ValidatedAnswer, ZoneFault } from "./types.js";
-import { type Answer, compareNames, dataOf, isInOrSelf, labels, normalizeName, parentName } from "./wire.js";
+import { type Answer, compareNames, dataOf, isInOrSelf, labels, parentName } from "./wire.js";
 import { rrsigTime } from "./zonefile.js";
 
 type Status = "secure" | "insecure" | "bogus";
@@ -271,7 +272,7 @@ function proveDenial(authorities: Answer[], name: string, type: string, nxdomain
     // closest encloser, whose bitmap lacks the type.
     const cover = nsecs.find((r) => covers(r, name));
     if (cover) {
-      const wildcard = `*.${closestEncloserOf(name, cover)}`.replace(/\.$/, "");
+      const wildcard = withoutTrailingDot(`*.${closestEncloserOf(name, cover)}`);
       const own = nsecs.find((r) => r.name === wildcard);
       const types = own ? dataOf<{ rrtypes: string[] }>(own).rrtypes : undefined;
       if (types && !types.includes(type) && !types.includes("CNAME")) return undefined;

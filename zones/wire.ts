@@ -31,17 +31,6 @@ export function typeName(code: number): string {
   return types.toString(code);
 }
 
-/** dns-packet's name convention: lower case, no trailing dot, the root is "". */
-export function normalizeName(name: string): string {
-  const n = name.trim().toLowerCase();
-  return n === "." ? "" : n.replace(/\.$/, "");
-}
-
-/** "" → ".", "a.b" → "a.b." — the presentation form (RFC 1035 §5.1). */
-export function fqdn(name: string): string {
-  return name === "" ? "." : `${name}.`;
-}
-
 export function labels(name: string): string[] {
   return name === "" ? [] : name.split(".");
 }

@@ -49,6 +49,8 @@ export class Zone implements SignedZone {
   /** RFC 5155: the NSEC3 chain in hash order (kept apart from the names: a hashed owner is not a name of the zone). */
   private nsec3Chain: { hash: Buffer; record: Answer }[] = [];
   private readonly nsec3ByOwner = new Map<string, Answer>();
+  /** Fault "rotate": per "name|TYPE", each record alone with its own RRSIGs, served in turn (first turn in `data`). */
+  private readonly turns = new Map<string, { rrset: Answer[]; sigs: Answer[] }[]>();
 
   constructor(
     readonly origin: string,
@@ -169,6 +171,32 @@ export class Zone implements SignedZone {
     return zoneFileText(this);
   }
 
+  /**
+   * Fault "rotate": the RRset of `type` at `name` is split into one-record RRsets that take turns; the zone keeps the
+   * first as its own (so the NSEC bitmap, the zone file and turn 0 show it) and sign() signs each one apart.
+   */
+  rotate(name: string, type: string): void {
+    const records = this.rrset(name, type);
+    this.turns.set(
+      `${name}|${type}`,
+      records.map((rr) => ({ rrset: [rr], sigs: [] })),
+    );
+    this.data.get(name)!.set(type, records.slice(0, 1));
+  }
+
+  atTurn(turn: number): SignedZone {
+    if (this.turns.size === 0) return this;
+    const pick = (name: string, type: string) => {
+      const all = this.turns.get(`${name}|${type.toUpperCase()}`);
+      return all?.[turn % all.length];
+    };
+    // A view: the same zone, with rotating RRsets (and their RRSIGs) swapped for this turn's.
+    const view = Object.create(this) as Zone;
+    view.rrset = (name, type) => pick(name, type)?.rrset ?? this.rrset(name, type);
+    view.signatures = (name, type) => pick(name, type)?.sigs ?? this.signatures(name, type);
+    return view;
+  }
+
   /** RFC 2181 §5.2: all records of an RRset carry the same TTL — the smallest given. */
   unifyTtls(): void {
     for (const byType of this.data.values()) {
@@ -274,23 +302,27 @@ export class Zone implements SignedZone {
         if (cut !== undefined && type !== "DS" && type !== "NSEC") continue;
         const kinds = faultFor(name, type);
         const key: ZoneKey = type === "DNSKEY" ? keys.ksk : keys.zsk;
-        const rrsig = signRRset(
-          this.rrset(name, type),
-          key,
-          this.origin,
-          kinds.includes("expired-signature") ? expired : window,
-        );
-        if (kinds.includes("bad-signature")) {
-          const sig = dataOf<{ signature: Buffer }>(rrsig).signature;
-          sig[sig.length >> 1] = (sig[sig.length >> 1] ?? 0) ^ 0xff;
-        }
+        const signOne = (rrset: Answer[]) => {
+          const rrsig = signRRset(rrset, key, this.origin, kinds.includes("expired-signature") ? expired : window);
+          if (kinds.includes("bad-signature")) {
+            const sig = dataOf<{ signature: Buffer }>(rrsig).signature;
+            sig[sig.length >> 1] = (sig[sig.length >> 1] ?? 0) ^ 0xff;
+          }
+          count++;
+          return rrsig;
+        };
         let byType = this.sigs.get(name);
         if (!byType) {
           byType = new Map();
           this.sigs.set(name, byType);
         }
-        byType.set(type, [rrsig]);
-        count++;
+        byType.set(type, [signOne(this.rrset(name, type))]);
+        // Fault "rotate": every turn is an RRset of its own and carries its own RRSIG (RFC 4034 §3: one per RRset).
+        const turns = this.turns.get(`${name}|${type}`);
+        if (turns) {
+          turns[0]!.sigs = byType.get(type)!;
+          for (const t of turns.slice(1)) t.sigs = [signOne(t.rrset)];
+        }
       }
     }
     for (const { record } of this.nsec3Chain) {

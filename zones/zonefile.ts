@@ -3,9 +3,11 @@
 // (§2.2 DNSKEY, §3.2 RRSIG with YYYYMMDDHHmmSS times, §4.2 NSEC, §5.3 DS) and RFC 5155 (§3.3 NSEC3, §4.3
 // NSEC3PARAM); types without a form here fall back to the
 // generic RFC 3597 §5 "\# length hex" form, which every parser accepts.
+
+import { fqdn } from "./names.js";
 import { base32hex } from "./nsec3.js";
 import type { SignedTree, SignedZone } from "./types.js";
-import { type Answer, dataOf, fqdn, rdataWire, ttlOf } from "./wire.js";
+import { type Answer, dataOf, rdataWire, ttlOf } from "./wire.js";
 
 /** RFC 4034 §3.2: a time as YYYYMMDDHHmmSS in UTC. */
 export function rrsigTime(seconds: number): string {

@@ -6,8 +6,8 @@
 import type { Answer } from "dns-packet";
 import type { CertificateProfile, Pki, PkiProfile } from "../../certs/index.js";
 import { tlsaAssociationData, tlsaRecord } from "../../certs/index.js";
-import type { ZoneSpec } from "../../zones/index.js";
-import { stsRecordText, tlsRptRecordText } from "../sts/policy.js";
+import type { ZoneFault, ZoneSpec } from "../../zones/index.js";
+import { announcedIds, stsRecordText, tlsRptRecordText } from "../sts/policy.js";
 import type { LoadedScenario } from "./load.js";
 import type { CertificateSpec, HostSpec, StsFault, StsSpec, TlsaSpec } from "./schema.js";
 
@@ -175,6 +175,11 @@ export function planLab(scenarios: LoadedScenario[], addresses: LabAddresses, se
     // Certificates: the scenario's own, with "leaf" merged over the default leaf.
     const local = new Map<string, CertificateSpec>([["leaf", DEFAULT_LEAF]]);
     if (scenario.sts) local.set(STS_CERT, stsCertificate(scenario.sts, domain));
+    if (scenario.sts?.fault === "id-changes" && !scenario.sts.record)
+      throw new PlanError(
+        scenario.file,
+        "sts fault id-changes changes the id of the _mta-sts TXT record, but record is false; set record: true or drop the fault.",
+      );
     for (const c of scenario.pki.certificates) {
       if (scenario.sts && c.name === STS_CERT)
         throw new PlanError(
@@ -441,7 +446,10 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
     // MTA-STS and TLS-RPT records (RFC 8461 §3.1, RFC 8460 §3); the policy host's A record points at the lab's HTTPS
     // policy server.
     if (sp.sts) {
-      if (sp.sts.record) put(txt(`_mta-sts.${domain}`, stsRecordText(sp.sts.id)));
+      // Fault id-changes: one record per id, given out in turn (zone fault "rotate"), with a short TTL so that a
+      // caching resolver asks again soon.
+      const ids = sp.sts.record ? announcedIds(sp.sts) : [];
+      for (const id of ids) put(txt(`_mta-sts.${domain}`, stsRecordText(id), ids.length > 1 ? ROTATING_TTL : 300));
       put(a(sp.sts.host, plan.addresses.stsAddress ?? dnsAddress));
       if (sp.sts.tlsrpt) put(txt(`_smtp._tls.${domain}`, tlsRptRecordText(sp.sts.tlsrpt)));
     }
@@ -456,11 +464,13 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
         data: [r.data],
       });
     }
-    const faults = dns.faults.map((f) => ({
+    const faults: ZoneFault[] = dns.faults.map((f) => ({
       kind: f.kind,
       name: f.name === "@" ? domain : `${f.name}.${domain}`,
       type: f.type,
     }));
+    if (sp.sts?.record && sp.sts.fault === "id-changes")
+      faults.push({ kind: "rotate", name: `_mta-sts.${domain}`, type: "TXT" });
     const inZone = (name: string, origin: string) => name === origin || name.endsWith(`.${origin}`);
     const inSubzone = (name: string) => sub.some((z) => inZone(name, z.origin));
     zones.push({
@@ -488,8 +498,11 @@ export function zoneSpecs(plan: LabPlan, pki: Pki): ZoneSpec[] {
   return zones;
 }
 
-function txt(name: string, text: string): Answer {
-  return { name, type: "TXT", ttl: 300, class: "IN", data: [text] };
+/** TTL of records that change from one query to the next (fault id-changes). */
+const ROTATING_TTL = 5;
+
+function txt(name: string, text: string, ttl = 300): Answer {
+  return { name, type: "TXT", ttl, class: "IN", data: [text] };
 }
 
 function a(name: string, address: string): Answer {

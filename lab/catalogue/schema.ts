@@ -220,6 +220,7 @@ export const STS_FAULTS = [
   "wrong-name-cert",
   "redirect",
   "timeout",
+  "id-changes",
 ] as const;
 export type StsFault = (typeof STS_FAULTS)[number];
 
@@ -254,7 +255,8 @@ const sts = z
       .describe(
         "how fetching the policy goes wrong: not-found (404), content-type (text/html), untrusted-cert (issued under " +
           "the DANE hierarchy, not the public root), wrong-name-cert, redirect (RFC 8461 §3.3 forbids following it), " +
-          "timeout (the server never answers)",
+          "timeout (the server never answers), id-changes (the _mta-sts TXT record's id alternates between two values " +
+          "from one query to the next, each answer signed in a signed zone; the policy stays the same, RFC 8461 §3.1)",
       ),
     tlsrpt: z.boolean().default(true).describe("publish _smtp._tls TXT (RFC 8460 §3) with rua=mailto:tlsrpt@<domain>"),
   })

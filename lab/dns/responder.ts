@@ -90,7 +90,7 @@ export interface DnsQueryEvent {
   ad: boolean;
   /** TC bit of the reply (the client must retry over TCP). */
   tc: boolean;
-  /** The zone fault that shaped the reply ("servfail", "timeout", "truncate-udp", "bad-signature", …). */
+  /** The zone fault that shaped the reply ("servfail", "timeout", "truncate-udp", "bad-signature", "rotate", …). */
   fault?: string;
 }
 
@@ -259,8 +259,13 @@ export class Responder {
     } else {
       c.cacheMisses++;
       p = this.prepare(q, now);
-      if (this.cache.size >= this.cacheEntries) this.cache.clear();
-      this.cache.set(key, p);
+      // Fault "rotate": the next query gets the next record, so this answer is never reused (neither here nor in
+      // the replay cache below, which takes its expiry from it).
+      if (p.fault === "rotate") p.expires = 0;
+      else {
+        if (this.cache.size >= this.cacheEntries) this.cache.clear();
+        this.cache.set(key, p);
+      }
     }
 
     const reply = p.noReply ? null : this.assemble(q, p, transport);
@@ -278,7 +283,7 @@ export class Responder {
       fault: p.fault,
       reported: undefined,
     };
-    if (rawKey !== undefined) {
+    if (rawKey !== undefined && replay.expires > now) {
       if (replies.size >= this.cacheEntries) replies.clear();
       replies.set(rawKey, replay);
     }

@@ -9,6 +9,8 @@
 //   runs.ts      which sessions and DNS queries belong to one run (`run-<id>` recipients, nearest in time)
 //   rules.ts     one rule per scenario `expect`, giving the verdict and the reason (verdicts explained there)
 // This file wires them together (`gradeRun`) and is the grader's public surface. Without `run`, every event counts.
+
+import { normalizeName } from "../../zones/names.js";
 import type { LabEvent } from "../events.js";
 import { type LoggedEvent, readEvents, str } from "./events.js";
 import { type Facts, type GradableScenario, RETRY_WINDOW_MS, RULES, ruleFor, type Verdict } from "./rules.js";
@@ -90,14 +92,14 @@ export function gradeRun(
   // A DNS query belongs to the scenario whose zone holds its name (closest enclosing zone wins).
   const byDomain = new Map<string, string>();
   for (const sc of scenarios) {
-    const domain = (sc.domain ?? "").toLowerCase().replace(/\.$/, "");
+    const domain = normalizeName(sc.domain ?? "");
     if (domain !== "") byDomain.set(domain, sc.id);
   }
   const dnsOf = new Map<string, LoggedEvent[]>();
   for (const e of dns) {
     let id = e.scenario;
     if (id === null) {
-      const labels = (str(e, "name") ?? "").toLowerCase().replace(/\.$/, "").split(".");
+      const labels = normalizeName(str(e, "name") ?? "").split(".");
       for (let i = 0; i < labels.length && id === null; i++) id = byDomain.get(labels.slice(i).join(".")) ?? null;
     }
     if (id === null) continue;

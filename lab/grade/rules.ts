@@ -13,6 +13,8 @@
 // and list it in RULES. RULES is typed `Record<Expect, Rule>`, so the build fails until the new expectation has its
 // rule (rules.test.ts checks the same). Facts a rule needs about one connection belong in ./sessions.ts, facts about
 // the scenario in GradableScenario.
+
+import { normalizeName } from "../../zones/names.js";
 import type { Expect } from "../catalogue/schema.js";
 import { type LoggedEvent, plural, str } from "./events.js";
 import {
@@ -95,7 +97,7 @@ function tlsDeliveryText(f: Facts, m: LoggedEvent): string {
   const host = s?.listener ? ` at ${s.listener.split(" ")[0]}` : "";
   return `delivered over TLS${host} (${s?.tls ? tlsText(s.tls) : (str(m, "tlsVersion") ?? "TLS")})`;
 }
-const hostOf = (s: Session | undefined) => (s?.listener ?? "").split(" ")[0]!.toLowerCase().replace(/\.$/, "");
+const hostOf = (s: Session | undefined) => normalizeName((s?.listener ?? "").split(" ")[0]!);
 
 /**
  * MX preference order (RFC 5321 §5.1; RFC 7672 §2.2.1: DANE does not reorder MX hosts — security status is no reason
@@ -106,8 +108,7 @@ function mxOrderProblem(f: Facts, delivered: LoggedEvent): string | null {
   const mx = f.scenario.mx ?? [];
   if (mx.length < 2) return null;
   const best = Math.min(...mx.map((m) => m.preference));
-  const name = (h: string) => h.toLowerCase().replace(/\.$/, "");
-  const bestHosts = new Set(mx.filter((m) => m.preference === best).map((m) => name(m.host)));
+  const bestHosts = new Set(mx.filter((m) => m.preference === best).map((m) => normalizeName(m.host)));
   const at = hostOf(sessionOf(f, delivered));
   if (at === "" || bestHosts.has(at)) return null;
   const tried = f.sessions.filter((s) => bestHosts.has(hostOf(s)) && s.start <= delivered.t);

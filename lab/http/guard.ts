@@ -10,6 +10,7 @@
 //   browser sends `Origin` with every POST (RFC 6454 §7, Fetch standard), so a state-changing request is carried out
 //   only when it has no Origin (curl, scripts, MTAs) or an Origin whose host passes the Host check.
 import { isIP } from "node:net";
+import { normalizeName } from "../../zones/names.js";
 
 export interface HostGuard {
   /** Why `host` (a Host header value) does not name this server, or null when it does. */
@@ -74,11 +75,7 @@ export function hostGuard(address: string, port: number, names: readonly string[
 
 /** "Example.COM." → "example.com"; "[::1]" → "::1". */
 function normaliseHostname(name: string): string {
-  return name
-    .trim()
-    .toLowerCase()
-    .replace(/^\[(.*)\]$/, "$1")
-    .replace(/\.$/, "");
+  return normalizeName(name.trim().replace(/^\[(.*)\]$/, "$1"));
 }
 
 function hostLiteral(address: string): string {

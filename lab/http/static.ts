@@ -6,6 +6,7 @@ import { readFile, stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { withoutTrailingDot } from "../../zones/names.js";
 import type { Manifest } from "../manifest.js";
 
 const TYPES: Record<string, string> = {
@@ -84,7 +85,7 @@ export function indexPage(
 code{font-size:.95em}</style></head>
 <body>
 <h1>danelab ${html(version)}</h1>
-<p>A lab of DANE-protected mail servers. Send mail to <code>run-&lt;id&gt;@&lt;scenario&gt;.${html(manifest.suffix.replace(/\.$/, ""))}</code>,
+<p>A lab of DANE-protected mail servers. Send mail to <code>run-&lt;id&gt;@&lt;scenario&gt;.${html(withoutTrailingDot(manifest.suffix))}</code>,
 then read the verdicts at <a href="/api/report?format=table">/api/report?format=table</a> (add <code>&amp;run=&lt;id&gt;</code>).</p>
 <h2>API</h2>
 <table>

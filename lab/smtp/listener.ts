@@ -13,6 +13,7 @@
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
+import { normalizeName } from "../../zones/names.js";
 import type { EventLog, SmtpEventInput } from "../events.js";
 import { type ListenerDescription, listenError } from "../listen-error.js";
 import { type GreylistAllowList, normalizeAddress } from "./greylist.js";
@@ -60,7 +61,7 @@ export interface SmtpListener {
 
 export async function startSmtpListener(opts: SmtpListenerOptions): Promise<SmtpListener> {
   const tls = listenerTls(opts);
-  const host = opts.host.replace(/\.$/, "").toLowerCase();
+  const host = normalizeName(opts.host);
   const policy = new ListenerPolicy({ ...opts, host });
   const limits = policy.limits;
   const events = opts.events;

@@ -9,6 +9,8 @@
 //   error replies (5xx) and 10,000 commands in all, each answered 421 4.7.0 and closed (RFC 5321 §3.8), so one
 //   connection cannot grow the event log without end;
 // - a message the store could not keep: 452 4.3.1 / 451 4.3.0, never a 250.
+
+import { normalizeName } from "../../zones/names.js";
 import { ConnectionGreylist, type GreylistAllowList, RcptGreylist } from "./greylist.js";
 import { StoreFullError } from "./store.js";
 
@@ -81,7 +83,7 @@ export class ListenerPolicy {
   constructor(opts: PolicyOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...stripUndefined(opts.limits ?? {}) };
     this.host = opts.host;
-    this.acceptDomains = opts.acceptDomains.map((d) => d.replace(/\.$/, "").toLowerCase());
+    this.acceptDomains = opts.acceptDomains.map((d) => normalizeName(d));
     this.allowList = opts.allowList;
     this.connGreylist = opts.greylist?.connections ? new ConnectionGreylist(opts.greylist.connections) : null;
     this.rcptGreylist = opts.greylist?.rcptSeconds ? new RcptGreylist(opts.greylist.rcptSeconds) : null;

@@ -11,6 +11,7 @@
 import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 import type { SMTPServerOptions } from "smtp-server";
+import { normalizeName } from "../../zones/names.js";
 
 export interface SmtpCredentials {
   /** PEM private key. */
@@ -53,7 +54,7 @@ const DEFAULT_WHAT = "default certificate/key pairs";
 
 /** Checks every key against its certificate and builds the SNI contexts; throws one paragraph on bad input. */
 export function listenerTls(opts: ListenerTlsOptions): ListenerTls {
-  const host = opts.host.replace(/\.$/, "").toLowerCase();
+  const host = normalizeName(opts.host);
   if (opts.credentials.length === 0 && opts.starttls !== "absent") {
     throw new Error(
       `SMTP listener ${opts.host} (scenario ${opts.scenario}): STARTTLS is "${opts.starttls}" but no certificate ` +
@@ -107,10 +108,10 @@ export function listenerTls(opts: ListenerTlsOptions): ListenerTls {
   const sniContexts = new Map<string, SecureContext>();
   for (const entry of opts.sni ?? []) {
     const ctx = secureContext(entry.credentials, `certificate/key for SNI ${entry.names.join(", ")}`);
-    for (const n of entry.names) sniContexts.set(n.replace(/\.$/, "").toLowerCase(), ctx);
+    for (const n of entry.names) sniContexts.set(normalizeName(n), ctx);
   }
   const sniLookup = (servername: string): SecureContext | undefined => {
-    const name = servername.replace(/\.$/, "").toLowerCase();
+    const name = normalizeName(servername);
     const exact = sniContexts.get(name);
     if (exact) return exact;
     const dot = name.indexOf(".");

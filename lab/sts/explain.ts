@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { ScenarioPlan } from "../catalogue/compile.js";
 import { forEachEventInLog } from "../event-files.js";
 import type { StsPolicyView } from "../ui/api-types.js";
-import { POLICY_PATH, policyText } from "./policy.js";
+import { announcedIds, POLICY_PATH, policyText, stsRecordText } from "./policy.js";
 import { PUBLIC_ROOT_FILE } from "./sites.js";
 
 /** Which RFC sentence decides this scenario, from its data (RFC 8461 unless DANE applies first). */
@@ -20,6 +20,12 @@ export function decidingRule(sp: ScenarioPlan): string {
     );
   if (sts.fault === "content-type")
     return 'RFC 8461 §3.2: senders "SHOULD validate that the media type is text/plain" — a SHOULD, so either outcome.';
+  if (sts.fault === "id-changes")
+    return (
+      'RFC 8461 §3.1: the id "MUST uniquely identify a given instance of a policy, such that senders can determine ' +
+      "when the policy has been updated\"; a changed id is a reason to fetch again, but when is the sender's choice " +
+      "(§5.1), and every policy served is the same valid one, so the MTA-STS checks decide as for enforce (§5)."
+    );
   if (sts.fault)
     return (
       'RFC 8461 §3.3: no policy can be fetched, so senders "MUST continue with delivery as though the domain has not ' +
@@ -44,7 +50,11 @@ export function explainSts(
   const out = [
     "",
     `MTA-STS (RFC 8461): policy host ${sts.host} → ${o.stsAddress}:${o.stsPort}` +
-      (sts.record ? `, announced by _mta-sts.${sp.domain} TXT "v=STSv1; id=${sts.id};"` : ", NOT announced in DNS"),
+      (sts.record
+        ? `, announced by _mta-sts.${sp.domain} TXT ${announcedIds(sts)
+            .map((id) => `"${stsRecordText(id)}"`)
+            .join(" then ")}`
+        : ", NOT announced in DNS"),
     `  certificate: ${sts.chain.join(" ← ")}${sts.fault ? `; fault: ${sts.fault}` : ""}`,
     ...policyText(sts)
       .trimEnd()

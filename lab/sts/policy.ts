@@ -16,6 +16,25 @@ export function policyText(sts: Pick<StsPlan, "mode" | "mx" | "maxAge">): string
   return `${lines.join("\r\n")}\r\n`;
 }
 
+/**
+ * The ids the `_mta-sts` TXT record announces: the scenario's own, and under the `id-changes` fault also the next one
+ * (trailing digits counted up, "2026120701" → "2026120702"), which the lab's DNS gives out in turn.
+ */
+export function announcedIds(sts: Pick<StsPlan, "id" | "fault">): string[] {
+  return sts.fault === "id-changes" ? [sts.id, nextStsId(sts.id)] : [sts.id];
+}
+
+/** A different id of at most 32 letters and digits (RFC 8461 §3.1): trailing digits + 1, else a "2" put at the end. */
+export function nextStsId(id: string): string {
+  const m = /^(.*?)(\d+)$/.exec(id);
+  if (m) {
+    const digits = m[2]!;
+    const next = `${m[1]}${(BigInt(digits) + 1n).toString().padStart(digits.length, "0")}`;
+    if (next.length <= 32) return next;
+  }
+  return id.length < 32 ? `${id}2` : `${id.slice(0, 31)}${id.endsWith("2") ? "3" : "2"}`;
+}
+
 /** The `_mta-sts` TXT record's text (RFC 8461 §3.1). */
 export function stsRecordText(id: string): string {
   return `v=STSv1; id=${id};`;

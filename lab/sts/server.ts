@@ -218,6 +218,8 @@ function answerFor(site: StsSite, method: string, path: string, holdMs: number):
       };
     case "timeout":
       return holdMs > 0 ? null : policy("policy");
+    case "id-changes":
+      return policy("policy (fault id-changes: the same policy whichever id the _mta-sts TXT record announced)");
     default:
       return policy(site.fault ? `policy (fault ${site.fault})` : "policy");
   }

@@ -4,6 +4,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { withoutTrailingDot } from "../../zones/names.js";
 import { type Bench, BIN, LAB_DNS, type LabProcess, NSD } from "./lab.js";
 import { requireCommand, startNsd, waitForDns } from "./peers.js";
 import { fig, figure, fmt, percentile } from "./stats.js";
@@ -69,7 +70,7 @@ export async function benchDns(b: Bench, lab: LabProcess, stateDir: string): Pro
   // deliberately never answers (the `timeout` fault): a query that is never answered holds one of dnsperf's
   // outstanding slots for its whole timeout and would measure the fault, not the server.
   const mix = lab.manifest.scenarios.flatMap((s) => {
-    const mx = s.mx[0]!.host.replace(/\.$/, "");
+    const mx = withoutTrailingDot(s.mx[0]!.host);
     return [`${s.domain} MX`, `${mx} A`, `_25._tcp.${mx} TLSA`, `no-such-name.${s.domain} A`];
   });
   const answered = mix.filter((line) => {

@@ -2,6 +2,7 @@
 // smtpd (in the Postfix client image, discarding) with the same certificate, and the lab's peak memory under that load.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { withoutTrailingDot } from "../../zones/names.js";
 import { type Bench, BIN, type LabProcess, POSTFIX } from "./lab.js";
 import { startPostfix } from "./peers.js";
 import { smtpLoad } from "./smtp-load.js";
@@ -12,8 +13,8 @@ export async function benchSmtp(b: Bench, lab: LabProcess, stateDir: string): Pr
   const target =
     lab.manifest.scenarios.find((s) => s.expect === "deliver" && s.mx.length === 1) ?? lab.manifest.scenarios[0]!;
   const mx = target.mx[0]!;
-  const serverName = mx.host.replace(/\.$/, "");
-  const recipient = `run-bench@${target.domain.replace(/\.$/, "")}`;
+  const serverName = withoutTrailingDot(mx.host);
+  const recipient = `run-bench@${withoutTrailingDot(target.domain)}`;
   let peakRss = 0;
   const sampler = setInterval(() => {
     rssMb(lab.child.pid!).then(
@@ -49,7 +50,7 @@ export async function benchSmtp(b: Bench, lab: LabProcess, stateDir: string): Pr
     address: POSTFIX,
     keyFile: join(certs, `${target.id}_leaf.key`),
     chainFile: join(certs, `${serverName}.chain.pem`),
-    domain: lab.manifest.suffix.replace(/\.$/, ""),
+    domain: withoutTrailingDot(lab.manifest.suffix),
   });
   const pfRuns = [];
   try {

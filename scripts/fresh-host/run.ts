@@ -169,7 +169,7 @@ async function inContainer(name: string, argv: string[], input?: string, timeout
 }
 
 const SETUP = ["bash", "/danelab/scripts/setup-host.sh", "--packages-only"];
-const DOCTOR = ["node", "/danelab/dist/lab/cli.js", "doctor", "--tools-only", "--json"];
+const DOCTOR = ["node", "/danelab/dist/cli/main.js", "doctor", "--tools-only", "--json"];
 
 async function checkRelease(release: Release, mirrors: Mirrors, keep: boolean): Promise<ReleaseOutcome> {
   const name = `danelab-fresh-${release}-${process.pid}`;
@@ -292,7 +292,7 @@ async function main(): Promise<number> {
       (await run(["debootstrap", "--version"]).catch(() => ({ status: 1 }))).status === 0,
       "debootstrap is missing: apt-get install debootstrap",
     ],
-    [existsSync(join(repo, "dist/lab/cli.js")), "the lab is not built: npm run build"],
+    [existsSync(join(repo, "dist/cli/main.js")), "the lab is not built: npm run build"],
   ] as const;
   for (const [ok, why] of preflight) {
     if (!ok) {

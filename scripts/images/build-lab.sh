@@ -32,7 +32,7 @@ die() {
   exit 1
 }
 
-[ -f "$repo/dist/lab/cli.js" ] || die "no built lab in $repo/dist (dist/lab/cli.js is missing). Run \`npm run build\` first, or \`npm run image\`, which builds and then calls this script."
+[ -f "$repo/dist/cli/main.js" ] || die "no built lab in $repo/dist (dist/cli/main.js is missing). Run \`npm run build\` first, or \`npm run image\`, which builds and then calls this script."
 
 # What goes into /opt/danelab: compiled code (no tests, no build cache), the command, the catalogue's YAML.
 app_files() {

@@ -2,6 +2,8 @@
 // records with their DNSSEC status, the MTA-STS policy when the scenario has one, every MX host with its TLSA records
 // and presented chains, and the live activity for this scenario. The page is a list of sections; a new kind of detail
 // is one more section module beside this one.
+
+import { withoutTrailingDot } from "../../../../zones/names.ts";
 import type { ScenarioWithDetail } from "../../api-types.ts";
 import { type Content, expectBadge, h } from "../dom.ts";
 import { scenarioDetail, state } from "../state.ts";
@@ -47,6 +49,6 @@ function teachSection(s: ScenarioWithDetail): HTMLElement {
     h("p", {}, s.teach),
     s.rfc?.length ? h("p", {}, h("strong", {}, "RFCs: "), s.rfc.join(" · ")) : null,
     s.known ? h("p", {}, h("strong", {}, "Real MTAs: "), s.known) : null,
-    h("p", {}, h("strong", {}, "Send a test: "), h("code", {}, `run-1@${s.domain.replace(/\.$/, "")}`)),
+    h("p", {}, h("strong", {}, "Send a test: "), h("code", {}, `run-1@${withoutTrailingDot(s.domain)}`)),
   );
 }

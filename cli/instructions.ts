@@ -1,12 +1,14 @@
 // What `danelab up` prints once the lab runs: the scenario table and the exact lines that point a client MTA at it
 // (resolv.conf, Debian's Exim, Postfix). Facts behind the lines: shared/design/real-clients.md.
-import type { Manifest } from "./manifest.js";
+
+import type { Manifest } from "../lab/manifest.js";
+import { withoutTrailingDot } from "../zones/names.js";
 
 export function scenarioTable(manifest: Manifest): string {
   const rows = manifest.scenarios.map((s) => [
     s.id,
     s.recipient,
-    s.mx.map((m) => `${m.host.replace(/\.$/, "")} ${m.addresses.join(",")}`).join("; "),
+    s.mx.map((m) => `${withoutTrailingDot(m.host)} ${m.addresses.join(",")}`).join("; "),
     s.tlsa.length ? s.tlsa.map(shortTlsa).join(" ") : "(none)",
     s.expect,
   ]);
@@ -37,7 +39,7 @@ export function clientInstructions(manifest: Manifest, cli = "danelab"): string 
   const mode = manifest.dns.resolver
     ? `a real validating unbound at ${dns.address} (the lab's DNS at ${manifest.dns.address} answers it authoritatively)`
     : `the lab's own DNS at ${dns.address}, in resolver mode (it validates its own zones and sets AD)`;
-  const suffix = manifest.suffix.replace(/\.$/, "");
+  const suffix = withoutTrailingDot(manifest.suffix);
   const portNote =
     dns.port === 53
       ? ""

@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 // The `danelab` command line: `up` (what `npm run lab` runs), `report`, `explain`, `export`, `scenarios`, `check`,
-// `instructions`, `send` and `watch` (a user's own MTA against the lab), `doctor`.
+// `instructions`, `send` and `watch` (a user's own MTA against the lab), `doctor`. It lives in cli/, beside lab/ and
+// clients/ rather than in either, because it is the one place that uses both: the lab's runtime for `up`, `report`,
+// `explain`, `export`, and clients/ (through the manifest and the HTTP API only) for `check`, `instructions`, `send`
+// and `watch`.
 // Every failure a user can cause (bad scenario file, port taken, no root for port 25/53, unwritable state directory,
 // unbound missing) ends in one paragraph naming the cause and the fix, and a non-zero exit — never a stack trace.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { PlanError } from "./catalogue/compile.js";
-import { CatalogueError } from "./catalogue/select.js";
-import { forEachEventInLog, type LabEvent } from "./events.js";
+import { PlanError } from "../lab/catalogue/compile.js";
+import { CatalogueError } from "../lab/catalogue/select.js";
+import { forEachEventInLog, type LabEvent } from "../lab/events.js";
+import { exportLab } from "../lab/export.js";
+import { gradeRun } from "../lab/grade/index.js";
+import type { Manifest } from "../lab/manifest.js";
+import { exitCodeFor, formatReport } from "../lab/report.js";
+import { DEFAULTS, type LabOptions, startLab } from "../lab/up.js";
 import { explainScenario } from "./explain.js";
-import { exportLab } from "./export.js";
-import { gradeRun } from "./grade/index.js";
 import { clientInstructions, scenarioTable, table } from "./instructions.js";
-import type { Manifest } from "./manifest.js";
-import { exitCodeFor, formatReport } from "./report.js";
-import { DEFAULTS, type LabOptions, startLab } from "./up.js";
 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
@@ -219,7 +222,7 @@ catalogueOptions(program.command("export"))
 catalogueOptions(program.command("scenarios"))
   .description("list the catalogue: id, group, expected verdict, title")
   .action(async (opts) => {
-    const { loadCatalogue } = await import("./catalogue/load.js");
+    const { loadCatalogue } = await import("../lab/catalogue/load.js");
     const scenarios = loadCatalogue(catalogueFrom(opts));
     console.log(
       table(

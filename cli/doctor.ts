@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { portOwner } from "../lab/port-owner.js";
 import {
   type CheckResult,
   DEFAULT_TIMEOUT_MS,
@@ -24,7 +25,6 @@ import {
   type ToolRun,
 } from "./doctor-judge.js";
 import { CLIENT_IMAGES, IMAGE_TOOL_CHECKS, TOOL_CHECKS, type ToolCheck } from "./doctor-tools.js";
-import { portOwner } from "./port-owner.js";
 
 /** Runs one tool check for real: temporary files in a private directory, a timeout, no shell. */
 export async function runToolCheck(check: ToolCheck): Promise<CheckResult> {

@@ -5,9 +5,9 @@
 // the scenario page (lab/ui-data.ts) shows.
 import { describeCertificate } from "../certs/index.js";
 import { associationMatches } from "../dane/index.js";
-import { tlsaRdata } from "./catalogue/compile.js";
-import { explainSts } from "./sts/explain.js";
-import { buildLab, DEFAULTS, type LabOptions } from "./up.js";
+import { tlsaRdata } from "../lab/catalogue/compile.js";
+import { explainSts } from "../lab/sts/explain.js";
+import { buildLab, DEFAULTS, type LabOptions } from "../lab/up.js";
 
 export async function explainScenario(id: string, options: LabOptions): Promise<string> {
   const built = await buildLab({ ...options, only: [id] });
