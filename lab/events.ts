@@ -16,6 +16,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { endsWithNewline, logFiles, newestEventsInLog } from "./event-files.js";
+import type { UiEvent } from "./ui/model.js";
 
 export {
   forEachEventInFile,
@@ -111,18 +112,10 @@ export type EventInput = SmtpEventInput | OtherEventInput;
 
 /**
  * An event as stored and served: seq (1, 2, … across restarts), time (ISO 8601), kind, and the fields of its kind
- * (see SmtpEventInput). Loosely typed so that readers of older or newer logs never break; narrow with `kind`.
+ * (see SmtpEventInput). Loosely typed so that readers of older or newer logs never break; narrow with `kind`. Defined
+ * once, without Node imports, in lab/ui/model.ts, where the training board reads the same events from the HTTP API.
  */
-export interface LabEvent {
-  seq: number;
-  time: string;
-  kind: string;
-  session?: string;
-  scenario?: string | null;
-  listener?: string;
-  client?: string;
-  [field: string]: unknown;
-}
+export type LabEvent = UiEvent;
 
 export interface EventFilter {
   scenario?: string;

@@ -1,6 +1,6 @@
 // The training board's logic without the DOM: filtering the catalogue, reading a hash route, turning the lab's event
 // log into one timeline per SMTP connection, listing runs, splitting a stored message into trace fields and content.
-// Pure functions of the HTTP API's JSON, so they are tested with vitest in Node (model.test.ts) and used by main.js.
+// Pure functions of the HTTP API's JSON, so they are tested with vitest in Node (model.test.ts) and used by the browser code (lab/ui/browser/).
 // A connection's outcome is the grader's own reading of its events (lab/grade/sessions.ts, free of Node imports).
 import { type LoggedEvent, readEvent } from "../grade/events.js";
 import { sessionBadge, summarizeSession, type Tone, tlsErrorText } from "../grade/sessions.js";
@@ -17,7 +17,7 @@ export interface CatalogueEntry {
   rfc?: string[];
 }
 
-/** An event as GET /api/events returns it (docs/contracts.md, "lab/events.ts"). */
+/** An event as stored in events.jsonl and returned by GET /api/events (lab/events.ts calls it LabEvent). */
 export interface UiEvent {
   seq: number;
   time: string;
