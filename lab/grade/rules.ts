@@ -14,6 +14,7 @@
 // rule (rules.test.ts checks the same). Facts a rule needs about one connection belong in ./sessions.ts, facts about
 // the scenario in GradableScenario.
 
+import { DANE_OUTCOMES, type DaneOutcome } from "../../dane/outcome.js";
 import { normalizeName } from "../../zones/names.js";
 import type { Expect } from "../catalogue/schema.js";
 import { type LoggedEvent, plural, str } from "./events.js";
@@ -51,6 +52,15 @@ export interface GradableScenario {
 export const RETRY_WINDOW_MS = 60 * 60_000;
 
 /** What a rule sees of one scenario. */
+/**
+ * What dane/ says the DNS answer obliged the client to do, in the words of its named outcomes (dane/outcome.ts), so
+ * that the grade, the scenario page and `explain` state a rule the same way.
+ */
+function outcomeText(...outcomes: DaneOutcome[]): string {
+  const rfc = [...new Set(outcomes.map((o) => DANE_OUTCOMES[o].rfc))].join("; ");
+  return `${outcomes.map((o) => DANE_OUTCOMES[o].means).join("; or ")} (${rfc})`;
+}
+
 export interface Facts {
   scenario: GradableScenario;
   /** Its sessions, oldest first. */
@@ -314,8 +324,8 @@ function gradeTlsRequired(f: Facts): Outcome {
     return {
       verdict: "fail",
       reason:
-        `${rejection}; with only unusable TLSA records the client must use TLS without authenticating the server ` +
-        "(RFC 7672 §3.1) and deliver",
+        `${rejection}; ${outcomeText("no-usable-records")}: the client must use TLS without authenticating the ` +
+        "server, and deliver",
     };
   }
   return notYet(f);
@@ -342,8 +352,8 @@ function gradeOpportunistic(f: Facts): Outcome {
     return {
       verdict: "fail",
       reason:
-        `${rejection}; DANE does not apply to this host (RFC 7672 §2.2), so the client must not require an ` +
-        "authenticated certificate — it should deliver",
+        `${rejection}; ${outcomeText("no-records", "insecure")}: the client must not require an authenticated ` +
+        "certificate, and should deliver",
     };
   }
   return notYet(f);
