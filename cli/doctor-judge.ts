@@ -132,6 +132,13 @@ export function judgeImage(name: string, run: ToolRun, engineOk: boolean): Check
   };
 }
 
+/** The `danelab up` option that moves a listener elsewhere. */
+function addressOption(what: string): string {
+  if (what.startsWith("dns")) return "--dns-address";
+  if (what.startsWith("mta-sts")) return "--sts-address or --sts-port";
+  return "--smtp-address";
+}
+
 /** What binding a port told us: nothing (free), EACCES (no privilege) or EADDRINUSE (held by another process). */
 export function judgePort(
   what: string,
@@ -159,7 +166,7 @@ export function judgePort(
       level: "FAIL",
       detail: `${where} is in use${owner ? `, held by ${owner}` : ""}`,
       fix: owner
-        ? `stop that process if it is not a lab you started, or give danelab up another ${what.startsWith("dns") ? "--dns-address" : "--smtp-address"}`
+        ? `stop that process if it is not a lab you started, or give danelab up another ${addressOption(what)}`
         : "find the holder with ss -lnp (as root) and stop it, or give danelab up another address",
     };
   }

@@ -137,6 +137,9 @@ describe("host checks", () => {
   });
 
   it("ports: privilege and a holder are told apart", () => {
+    expect(judgePort("mta-sts https tcp", "127.0.53.1", 443, "EADDRINUSE", "nginx (pid 7)").fix).toMatch(
+      /--sts-address/,
+    );
     expect(judgePort("dns udp", "127.0.53.1", 53, null, null).level).toBe("ok");
     const denied = judgePort("smtp tcp", "127.0.25.1", 25, "EACCES", null);
     expect(denied.fix).toMatch(/setcap cap_net_bind_service/);

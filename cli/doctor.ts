@@ -5,7 +5,7 @@
 //
 // The tool checks are data (TOOL_CHECKS) shared by the doctor on a user's machine and by `npm run test:fresh-host`,
 // which runs `danelab doctor --tools-only --json` in fresh Debian containers after scripts/setup-host.sh installed the
-// packages of scripts/host.packages. Host checks (Docker engine and images, ports 25/53, resolv.conf, the state
+// packages of scripts/host.packages. Host checks (Docker engine and images, ports 25/53/443, resolv.conf, the state
 // directory) need the machine itself and are left out with --tools-only.// The checks are data in doctor-tools.ts; the verdicts are pure functions in doctor-judge.ts; this module runs them.
 import { spawn } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -100,6 +100,8 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
   results.push(await checkPort("smtp", o.smtpAddress, 25, "tcp"));
   results.push(await checkPort("dns", o.dnsAddress, 53, "udp"));
   results.push(await checkPort("dns", o.dnsAddress, 53, "tcp"));
+  // The MTA-STS policy server (lab/sts/) listens on the DNS address, port 443, by default (RFC 8461 §3.3: no port).
+  results.push(await checkPort("mta-sts https", o.dnsAddress, 443, "tcp"));
   let resolv: string | null = null;
   try {
     resolv = readFileSync("/etc/resolv.conf", "utf8");
