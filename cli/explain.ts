@@ -5,7 +5,7 @@
 // the scenario page (lab/ui-data.ts) shows.
 import { describeCertificate } from "../certs/index.js";
 import { associationMatches } from "../dane/index.js";
-import { tlsaRdata } from "../lab/catalogue/compile.js";
+import { tlsaRdata } from "../lab/catalogue/zone-specs.js";
 import { explainSts } from "../lab/sts/explain.js";
 import { buildLab, DEFAULTS, type LabOptions } from "../lab/up.js";
 

@@ -5,8 +5,9 @@ import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Pki } from "../certs/index.js";
 import type { SignedTree } from "../zones/index.js";
-import { type LabPlan, tlsaPresentation } from "./catalogue/compile.js";
+import type { LabPlan } from "./catalogue/compile.js";
 import type { Expect } from "./catalogue/schema.js";
+import { tlsaPresentation } from "./catalogue/zone-specs.js";
 
 export interface ManifestMx {
   host: string;

@@ -23,7 +23,8 @@ import {
 } from "../dane/index.js";
 import { bindTrustAnchors, recordFields, resolveValidated, type SignedTree } from "../zones/index.js";
 import { normalizeName } from "../zones/names.js";
-import { type HostPlan, type LabPlan, type ScenarioPlan, TLSA_TTL, tlsaRdata } from "./catalogue/compile.js";
+import { type HostPlan, type LabPlan, type ScenarioPlan, TLSA_TTL } from "./catalogue/compile.js";
+import { tlsaRdata } from "./catalogue/zone-specs.js";
 import type {
   HostView as ApiHostView,
   ScenarioDetail as ApiScenarioDetail,

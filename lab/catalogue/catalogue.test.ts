@@ -154,7 +154,8 @@ describe("the built-in catalogue", () => {
   });
 
   it("publishes the TLSA records each scenario needs once the PKI exists", async () => {
-    const { planLab, tlsaRdata, zoneSpecs } = await import("./compile.js");
+    const { planLab } = await import("./compile.js");
+    const { tlsaRdata, zoneSpecs } = await import("./zone-specs.js");
     const { buildPki, tlsaAssociationData } = await import("../../certs/index.js");
     const ids = ["all-unusable", "ee-mismatch", "ta-forged-chain", "cname-mx-host", "tlsa-cname", "tlsa-nxdomain"];
     const plan = planLab(
@@ -210,7 +211,8 @@ describe("the built-in catalogue", () => {
   });
 
   it("builds the PKI and zone inputs of the whole catalogue: certs/ accepts every certificate profile", async () => {
-    const { planLab, zoneSpecs } = await import("./compile.js");
+    const { planLab } = await import("./compile.js");
+    const { zoneSpecs } = await import("./zone-specs.js");
     const { buildPki, describeCertificate } = await import("../../certs/index.js");
     const plan = planLab(catalogue, ADDRESSES);
     const dir = mkdtempSync(join(tmpdir(), "danelab-catalogue-all-"));
