@@ -152,6 +152,23 @@ export function removeStaleContainers(maxAgeMinutes = 30): number {
   return stale.length;
 }
 
+/**
+ * The first container start of a process runs alone. testcontainers takes a file lock (proper-lockfile, 10 s
+ * staleness) while it sets up its per-process state; two first starts at once on a loaded machine (the classroom's two
+ * Postfix columns) can each find the other's lock stale, and the loser's lock update then throws ECOMPROMISED as an
+ * uncaught exception. Later starts find that state cached and take no lock, so they run in parallel.
+ */
+let firstStart: Promise<unknown> | null = null;
+async function startAlone<T>(start: () => Promise<T>): Promise<T> {
+  if (!firstStart) {
+    const p = start();
+    firstStart = p;
+    return p;
+  }
+  await firstStart.catch(() => {});
+  return start();
+}
+
 export async function startClientContainer(spec: ClientContainerSpec): Promise<ClientContainer> {
   configureTestcontainers();
   checkEngine();
@@ -177,7 +194,7 @@ export async function startClientContainer(spec: ClientContainerSpec): Promise<C
       .withStartupTimeout(spec.startupTimeoutMs ?? 30_000);
     if (spec.entrypoint) container = container.withEntrypoint(spec.entrypoint);
     if (spec.command) container = container.withCommand(spec.command);
-    started = await container.start();
+    started = await startAlone(() => container.start());
   } catch (err) {
     throw new ContainerError(
       `The ${spec.label} container (${spec.image}) did not become ready (${(err as Error).message.split("\n")[0]}). ` +
