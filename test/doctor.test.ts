@@ -59,11 +59,13 @@ describe.skipIf(!root)("danelab doctor on this host", () => {
       "port smtp tcp",
       "port dns udp",
       "port dns tcp",
+      "port mta-sts https tcp",
       "resolv.conf",
       "state directory",
     ]);
     expect(byName(checks, "swaks STARTTLS")?.detail).toBe("TLS supported");
     expect(byName(checks, "port dns udp")?.detail).toBe("127.0.81.1:53 can be bound");
+    expect(byName(checks, "port mta-sts https tcp")?.detail).toBe("127.0.81.1:443 can be bound");
     expect(byName(checks, "resolv.conf")?.detail).toMatch(/trust-ad/);
   });
 
