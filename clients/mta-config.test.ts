@@ -63,7 +63,7 @@ describe("eximPlan", () => {
     const plan = eximPlan(lab, files({ "/etc/exim4/update-exim4.conf.conf": split }));
     expect(plan.files.map((f) => f.path)).toEqual(["/etc/resolv.conf", "/etc/exim4/conf.d/main/000_danelab"]);
 
-    const own = "MAIN_TLS_ENABLE = yes\nROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = 10.0.0.0/8\n";
+    const own = "MAIN_TLS_ENABLE = yes\nROUTER_DNSLOOKUP_IGNORE_TARGET_HOSTS = 0.0.0.0 : 255.255.255.255\n";
     const again = eximPlan(
       lab,
       files({ "/etc/exim4/update-exim4.conf.conf": STOCK_EXIM, "/etc/exim4/exim4.conf.localmacros": own }),
